@@ -1,0 +1,1 @@
+"""Audio task-interaction study: the importable library behind the Snakemake workflow."""
