@@ -1,0 +1,70 @@
+"""Small generated audio datasets in the layout a user's `reader: manifest` dataset has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+SAMPLE_RATE = 8000
+
+
+def _tone(freq: float, level: float, rng: np.random.Generator, seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    noise = 0.05 * rng.standard_normal(t.size)
+    return (level * np.sin(2 * np.pi * freq * t) + noise).astype(np.float32)
+
+
+def _noise(colour: str, rng: np.random.Generator, seconds: float) -> np.ndarray:
+    white = rng.standard_normal(int(seconds * SAMPLE_RATE))
+    if colour == "brown":
+        white = np.cumsum(white)
+        white -= white.mean()
+    return (0.3 * white / np.abs(white).max()).astype(np.float32)
+
+
+def write_manifest_dataset(folder: Path, rows: list[dict], clips: list[np.ndarray]) -> Path:
+    """Write clips as wav files under folder/audio and the manifest.csv that lists them."""
+    (folder / "audio").mkdir(parents=True, exist_ok=True)
+    for row, clip in zip(rows, clips):
+        sf.write(folder / row["path"], clip, SAMPLE_RATE)
+    pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
+    return folder
+
+
+def tones_dataset(folder: Path, per_class: int = 8, seed: int = 0) -> Path:
+    """Sine tones labelled by pitch (3 classes) and level (2 classes)."""
+    rng = np.random.default_rng(seed)
+    rows, clips = [], []
+    for pitch, freq in {"low": 300.0, "mid": 800.0, "high": 2000.0}.items():
+        for i in range(per_class):
+            level = "loud" if i % 2 else "soft"
+            clips.append(_tone(freq, 0.8 if level == "loud" else 0.1, rng, 0.3))
+            rows.append({"path": f"audio/{pitch}_{i:02d}.wav", "pitch": pitch, "level": level})
+    return write_manifest_dataset(folder, rows, clips)
+
+
+def noise_dataset(folder: Path, per_class: int = 8, seed: int = 1) -> Path:
+    """White or brown noise, labelled by colour."""
+    rng = np.random.default_rng(seed)
+    rows, clips = [], []
+    for colour in ("white", "brown"):
+        for i in range(per_class):
+            clips.append(_noise(colour, rng, 0.3))
+            rows.append({"path": f"audio/{colour}_{i:02d}.wav", "colour": colour})
+    return write_manifest_dataset(folder, rows, clips)
+
+
+def chirps_dataset(folder: Path, per_class: int = 8, seed: int = 2) -> Path:
+    """Rising or falling chirps, labelled by direction."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(0.3 * SAMPLE_RATE)) / SAMPLE_RATE
+    rows, clips = [], []
+    for direction, (f0, f1) in {"up": (200.0, 3000.0), "down": (3000.0, 200.0)}.items():
+        for i in range(per_class):
+            phase = 2 * np.pi * (f0 * t + (f1 - f0) * t**2 / (2 * t[-1]))
+            clips.append((0.5 * np.sin(phase) + 0.05 * rng.standard_normal(t.size)).astype(np.float32))
+            rows.append({"path": f"audio/{direction}_{i:02d}.wav", "direction": direction})
+    return write_manifest_dataset(folder, rows, clips)

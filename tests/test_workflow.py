@@ -1,0 +1,155 @@
+"""Workflow tests: Snakemake runs a small generated study from a folder outside the repository."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from study_data import chirps_dataset, noise_dataset, tones_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+pytestmark = pytest.mark.workflow
+
+BASE_CONFIG = {
+    "sample_rate": 8000,
+    "folds": 2,
+    "gain_metric": "accuracy",
+    "features": {"extractor": "logfbank_summary", "params": {"n_mels": 8}},
+    "model": {"type": "dnn", "hidden": [16, 16, 16], "dropout": 0.0},
+    "training": {"epochs": 2, "batch_size": 16, "seeds": [0]},
+    "analysis": {"repetitions": 2, "cv_folds": 2, "seed": 0},
+    "datasets": {
+        "tones": {
+            "reader": "manifest",
+            "path": "data/tones",
+            "tasks": {"tones_pitch": "pitch", "tones_level": "level"},
+        },
+        "noise": {"reader": "manifest", "path": "data/noise", "tasks": {"noise_colour": "colour"}},
+    },
+}
+CHIRPS = {"reader": "manifest", "path": "data/chirps", "tasks": {"chirps_direction": "direction"}}
+
+
+def snakemake(study: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+    config_path = study / "study.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    command = [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "--directory", str(study)]
+    command += ["--configfile", str(config_path), "--cores", "2", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def planned_jobs(dry_run_output: str) -> dict[str, set[str]]:
+    """rule -> set of its jobs' first outputs, read from `snakemake --dry-run` output."""
+    jobs: dict[str, set[str]] = defaultdict(set)
+    rule = None
+    for line in dry_run_output.splitlines():
+        if match := re.match(r"^(?:local)?rule (\w+):$", line.strip()):
+            rule = match.group(1)
+            if rule == "all":
+                jobs[rule].add("all")
+        elif rule and line.strip().startswith("output:"):
+            jobs[rule].add(line.split(":", 1)[1].strip().split(",")[0])
+            rule = None
+    return dict(jobs)
+
+
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory) -> Path:
+    study = tmp_path_factory.mktemp("study")
+    tones_dataset(study / "data" / "tones")
+    noise_dataset(study / "data" / "noise")
+    chirps_dataset(study / "data" / "chirps")
+    result = snakemake(study, BASE_CONFIG)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return study
+
+
+def test_study_runs_end_to_end_outside_the_repository(finished_study):
+    gains = pd.read_parquet(finished_study / "results/study/gains.parquet")
+    ordered_pairs = {(m, a) for m, a in zip(gains["main"], gains["aux"])}
+    tasks = {"tones_pitch", "tones_level", "noise_colour"}
+    assert ordered_pairs == {(m, a) for m in tasks for a in tasks if m != a}
+    assert len(gains) == 6 * 2  # six ordered pairs, two folds, one seed
+    correlations = pd.read_csv(finished_study / "results/analysis/correlations.csv")
+    assert correlations["feature"].str.startswith(("main_", "aux_", "main/aux_")).all()
+    for figure in ("gain_heatmap.png", "correlations.png"):
+        assert (finished_study / "results/figures" / figure).stat().st_size > 1000
+    # The study's own config replaces the default one: no demo corpus is rendered.
+    assert not (finished_study / "resources").exists()
+
+
+def test_report_holds_the_figures(finished_study):
+    result = snakemake(finished_study, BASE_CONFIG, "--report", "report.html")
+    assert result.returncode == 0, result.stderr[-4000:]
+    html = (finished_study / "report.html").read_text(errors="replace")
+    assert "gain_heatmap.png" in html and "correlations.png" in html
+
+
+def test_adding_a_dataset_runs_only_what_is_new(finished_study):
+    config = BASE_CONFIG | {"datasets": BASE_CONFIG["datasets"] | {"chirps": CHIRPS}}
+    result = snakemake(finished_study, config, "--dry-run")
+    assert result.returncode == 0, result.stderr[-4000:]
+    jobs = planned_jobs(result.stdout)
+    new_pairs = ["chirps_direction__noise_colour", "chirps_direction__tones_level",
+                 "chirps_direction__tones_pitch"]
+    assert jobs == {
+        "index_dataset": {"results/datasets/chirps/manifest.parquet"},
+        "extract_features": {"results/features/logfbank_summary/chirps.npy"},
+        "make_splits": {"results/splits/chirps.parquet"},
+        "train_single": {"results/models/single/chirps_direction/metrics.parquet"},
+        "train_pair": {f"results/models/pair/{pair}/metrics.parquet" for pair in new_pairs},
+        "collect_runs": {"results/study/runs.parquet"},
+        "task_features": {"results/study/task_features.parquet"},
+        "gains": {"results/study/gains.parquet"},
+        "pair_features": {"results/study/pair_features.parquet"},
+        "correlations": {"results/analysis/correlations.csv"},
+        "prediction": {"results/analysis/prediction.csv"},
+        "gain_heatmap": {"results/figures/gain_heatmap.png"},
+        "correlation_chart": {"results/figures/correlations.png"},
+        "all": {"all"},
+    }
+
+
+def test_changing_a_hyperparameter_reruns_the_models_only(finished_study):
+    config = BASE_CONFIG | {"training": BASE_CONFIG["training"] | {"epochs": 3}}
+    result = snakemake(finished_study, config, "--dry-run")
+    assert result.returncode == 0, result.stderr[-4000:]
+    jobs = planned_jobs(result.stdout)
+    assert len(jobs["train_single"]) == 3 and len(jobs["train_pair"]) == 3
+    assert not {"index_dataset", "extract_features", "make_splits"} & set(jobs)
+
+
+def test_missing_dataset_path_stops_before_any_job(tmp_path):
+    config = BASE_CONFIG | {"datasets": BASE_CONFIG["datasets"] | {"chirps": CHIRPS}}
+    result = snakemake(tmp_path, config, "--dry-run")
+    assert result.returncode != 0
+    assert "datasets.tones.path" in result.stderr + result.stdout
+
+
+def test_config_typo_names_the_field(tmp_path):
+    config = BASE_CONFIG | {"training": {"epoch": 3}}
+    result = snakemake(tmp_path, config, "--dry-run")
+    assert result.returncode != 0
+    assert "epoch" in result.stderr + result.stdout
+
+
+def test_missing_label_column_fails_in_indexing_with_its_name(tmp_path):
+    tones_dataset(tmp_path / "data" / "tones")
+    noise_dataset(tmp_path / "data" / "noise")
+    datasets = BASE_CONFIG["datasets"] | {
+        "noise": {"reader": "manifest", "path": "data/noise", "tasks": {"noise_colour": "color"}}
+    }
+    result = snakemake(tmp_path, BASE_CONFIG | {"datasets": datasets})
+    assert result.returncode != 0
+    log = (tmp_path / "logs/index_dataset/noise.log").read_text()
+    assert "color" in log and "noise_colour" in log
+    assert not (tmp_path / "results/models").exists()

@@ -1,0 +1,33 @@
+rule demo_corpus:
+    """Render an embedded demo corpus offline, deterministically from its seed."""
+    output:
+        manifest="resources/demo/{corpus}/manifest.csv",
+    params:
+        spec=demo_spec,
+        sample_rate=config["sample_rate"],
+    log:
+        "logs/demo_corpus/{corpus}.log",
+    benchmark:
+        "results/benchmarks/demo_corpus/{corpus}.tsv"
+    threads: 1
+    script:
+        "../scripts/demo_corpus.py"
+
+
+rule index_dataset:
+    """One row per clip: path, duration, sample rate, channels and the label columns."""
+    input:
+        index_inputs,
+    output:
+        manifest="results/datasets/{dataset}/manifest.parquet",
+    params:
+        reader=dataset_reader,
+        path=dataset_folder,
+        tasks=dataset_tasks,
+        options=dataset_reader_options,
+        folds=config["folds"],
+    log:
+        "logs/index_dataset/{dataset}.log",
+    threads: 1
+    script:
+        "../scripts/index_dataset.py"

@@ -1,0 +1,49 @@
+# Training jobs run single-threaded: the numbers must not depend on how many cores a job gets.
+
+
+rule train_single:
+    """The single-task model of one task, over every fold and seed."""
+    input:
+        unpack(single_inputs),
+    output:
+        metrics="results/models/single/{task}/metrics.parquet",
+        curve="results/models/single/{task}/curve.parquet",
+        history="results/models/single/{task}/history.parquet",
+        efficiency="results/models/single/{task}/efficiency.json",
+    params:
+        tasks=single_params,
+        datasets=single_datasets,
+        model=config["model"],
+        training=config["training"],
+        checkpoints="results/checkpoints/single/{task}",
+    log:
+        "logs/train_single/{task}.log",
+    benchmark:
+        "results/benchmarks/train_single/{task}.tsv"
+    threads: 1
+    script:
+        "../scripts/train_model.py"
+
+
+rule train_pair:
+    """The dual-task model of one unordered pair (shared layers, one head per task)."""
+    input:
+        unpack(pair_inputs),
+    output:
+        metrics="results/models/pair/{task_a}__{task_b}/metrics.parquet",
+        curve="results/models/pair/{task_a}__{task_b}/curve.parquet",
+        history="results/models/pair/{task_a}__{task_b}/history.parquet",
+        efficiency="results/models/pair/{task_a}__{task_b}/efficiency.json",
+    params:
+        tasks=pair_params,
+        datasets=pair_datasets,
+        model=config["model"],
+        training=config["training"],
+        checkpoints="results/checkpoints/pair/{task_a}__{task_b}",
+    log:
+        "logs/train_pair/{task_a}__{task_b}.log",
+    benchmark:
+        "results/benchmarks/train_pair/{task_a}__{task_b}.tsv"
+    threads: 1
+    script:
+        "../scripts/train_model.py"

@@ -1,0 +1,13 @@
+from analysis.features.extract import extract_features
+from analysis.logs import log_to_file
+
+log_to_file(snakemake.log[0])
+extract_features(
+    snakemake.input.manifest,
+    snakemake.output.features,
+    snakemake.output.description,
+    extractor=snakemake.wildcards.extractor,
+    params=snakemake.params.params,
+    sample_rate=snakemake.params.sample_rate,
+    threads=snakemake.threads,
+)

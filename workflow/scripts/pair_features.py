@@ -1,0 +1,7 @@
+from analysis.logs import log_to_file
+from analysis.stats.gains import write_pair_features
+
+log_to_file(snakemake.log[0])
+write_pair_features(
+    snakemake.input.task_features, snakemake.input.gains, snakemake.output.pair_features
+)

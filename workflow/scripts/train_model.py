@@ -1,0 +1,18 @@
+from pathlib import Path
+
+from analysis.logs import log_to_file
+from analysis.mtl.train import train_study_model
+
+log_to_file(snakemake.log[0])
+datasets = snakemake.params.datasets
+train_study_model(
+    tasks=snakemake.params.tasks,
+    manifests=dict(zip(datasets, snakemake.input.manifests)),
+    features=dict(zip(datasets, snakemake.input.features)),
+    splits=dict(zip(datasets, snakemake.input.splits)),
+    out_dir=str(Path(snakemake.output.metrics).parent),
+    model=snakemake.params.model,
+    training=snakemake.params.training,
+    checkpoint_dir=snakemake.params.checkpoints,
+    threads=snakemake.threads,
+)
