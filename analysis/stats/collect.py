@@ -1,0 +1,118 @@
+"""Collect the per-model metric and curve tables into the study-wide tidy tables.
+
+`runs.parquet` holds every final score of every model with the model's partner task (`""` for a
+single-task model); `curves.parquet` holds the training-loss curves of the single-task models, which
+the learning-curve task features are computed from.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.errors import StudyInputError
+from analysis.io import read_table, write_table
+
+logger = logging.getLogger(__name__)
+
+METRIC_COLUMNS = ["task", "fold", "seed", "metric", "value"]
+CURVE_COLUMNS = ["task", "fold", "seed", "step", "loss"]
+RUN_COLUMNS = ["task", "partner", "fold", "seed", "metric", "value"]
+PAIR_SEPARATOR = "__"
+
+
+def split_pair_name(pair: str) -> tuple[str, str]:
+    """`"a__b"` -> `("a", "b")`; a pair name must hold exactly two task names."""
+    parts = pair.split(PAIR_SEPARATOR)
+    if len(parts) != 2 or not all(parts):
+        raise StudyInputError(
+            f"pair name {pair!r} is not of the form 'task_a{PAIR_SEPARATOR}task_b'")
+    return parts[0], parts[1]
+
+
+def read_model_table(model_dir: str, name: str, columns: list[str]) -> pd.DataFrame:
+    """Read `{model_dir}/{name}` and check that it has `columns`."""
+    path = Path(model_dir) / name
+    if not path.exists():
+        raise StudyInputError(f"model output {path} is missing: was the model trained?")
+    table = read_table(path)
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise StudyInputError(f"{path} lacks the column(s) {missing}; expected {columns}")
+    return table[columns]
+
+
+def _check_tasks(table: pd.DataFrame, expected: set[str], where: str) -> None:
+    found = set(table["task"].astype(str))
+    if found != expected:
+        raise StudyInputError(f"{where} holds tasks {sorted(found)}, expected {sorted(expected)}")
+
+
+def single_runs(task: str, model_dir: str) -> pd.DataFrame:
+    """The final scores of the single-task model of `task`, with an empty partner."""
+    metrics = read_model_table(model_dir, "metrics.parquet", METRIC_COLUMNS)
+    _check_tasks(metrics, {task}, f"{model_dir}/metrics.parquet")
+    return metrics.assign(partner="")[RUN_COLUMNS]
+
+
+def pair_runs(pair: str, model_dir: str) -> pd.DataFrame:
+    """The final scores of both tasks of a dual-task model; each task's partner is the other."""
+    task_a, task_b = split_pair_name(pair)
+    metrics = read_model_table(model_dir, "metrics.parquet", METRIC_COLUMNS)
+    _check_tasks(metrics, {task_a, task_b}, f"{model_dir}/metrics.parquet")
+    partner = metrics["task"].astype(str).map({task_a: task_b, task_b: task_a})
+    return metrics.assign(partner=partner)[RUN_COLUMNS]
+
+
+def single_curves(task: str, model_dir: str) -> pd.DataFrame:
+    curves = read_model_table(model_dir, "curve.parquet", CURVE_COLUMNS)
+    _check_tasks(curves, {task}, f"{model_dir}/curve.parquet")
+    return curves
+
+
+def _tidy(table: pd.DataFrame, keys: list[str], value_types: dict[str, str]) -> pd.DataFrame:
+    """Fix the column types and a stable row order, so reruns give identical files."""
+    table = table.astype({"task": str, "fold": "int64", "seed": "int64", **value_types})
+    return table.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def collect_runs(single_dirs: dict[str, str], pair_dirs: dict[str, str]) -> pd.DataFrame:
+    parts = [single_runs(task, path) for task, path in sorted(single_dirs.items())]
+    parts += [pair_runs(pair, path) for pair, path in sorted(pair_dirs.items())]
+    if not parts:
+        raise StudyInputError("no model directories given: the study has no runs to collect")
+    runs = pd.concat(parts, ignore_index=True)
+    keys = ["task", "partner", "metric", "fold", "seed"]
+    runs = _tidy(runs, keys, {"partner": str, "metric": str, "value": "float64"})
+    duplicated = runs.duplicated(keys)
+    if duplicated.any():
+        raise StudyInputError(f"duplicated runs (same task, partner, metric, fold, seed):\n"
+                              f"{runs.loc[duplicated, keys].head()}")
+    return runs
+
+
+def collect_curves(single_dirs: dict[str, str]) -> pd.DataFrame:
+    parts = [single_curves(task, path) for task, path in sorted(single_dirs.items())]
+    if not parts:
+        return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in
+                             zip(CURVE_COLUMNS, [str, "int64", "int64", "int64", "float64"])})
+    curves = pd.concat(parts, ignore_index=True)
+    return _tidy(curves, ["task", "fold", "seed", "step"], {"step": "int64", "loss": "float64"})
+
+
+def collect_study(single_dirs: dict[str, str], pair_dirs: dict[str, str], runs_out: str,
+                  curves_out: str) -> None:
+    """Write the study's `runs` table (all models) and `curves` table (single-task models).
+
+    `single_dirs` maps a task to `results/models/single/{task}`; `pair_dirs` maps a pair name
+    `"a__b"` to `results/models/pair/a__b`. In a pair model the rows of task a get partner b and
+    the rows of task b get partner a; single-task rows get partner `""`.
+    """
+    runs = collect_runs(single_dirs, pair_dirs)
+    curves = collect_curves(single_dirs)
+    logger.info("collected %d runs of %d single and %d pair models, %d curve points",
+                len(runs), len(single_dirs), len(pair_dirs), len(curves))
+    write_table(runs, runs_out)
+    write_table(curves, curves_out)

@@ -1,0 +1,388 @@
+"""Study tables, gains, pair features, correlations and gain-sign prediction."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from analysis.errors import StudyInputError
+from analysis.io import read_table, write_table
+from analysis.stats.collect import collect_study
+from analysis.stats.correlations import correlations_table, write_correlations
+from analysis.stats.gains import gains_table, pair_features_table, write_gains, write_pair_features
+from analysis.stats.prediction import prediction_tables, write_prediction
+
+FOLDS, SEEDS = (0, 1), (0, 7)
+
+
+# --- collect_study -------------------------------------------------------------------------------
+
+def write_model(model_dir, scores: dict[str, float], curve: bool = True) -> None:
+    """Fake model outputs: metrics (accuracy = score + fold/100 + seed/1000) and a 3-step curve."""
+    metrics, curves = [], []
+    for task, score in scores.items():
+        for fold, seed in itertools.product(FOLDS, SEEDS):
+            value = score + fold / 100 + seed / 1000
+            metrics += [{"task": task, "fold": fold, "seed": seed, "metric": "accuracy",
+                         "value": value},
+                        {"task": task, "fold": fold, "seed": seed, "metric": "macro_f1",
+                         "value": value - 0.1}]
+            curves += [{"task": task, "fold": fold, "seed": seed, "step": step,
+                        "loss": 2.0 - step * score} for step in range(3)]
+    write_table(pd.DataFrame(metrics), model_dir / "metrics.parquet")
+    if curve:
+        write_table(pd.DataFrame(curves), model_dir / "curve.parquet")
+
+
+@pytest.fixture()
+def model_dirs(tmp_path) -> tuple[dict[str, str], dict[str, str]]:
+    singles = {"kws": 0.80, "spk": 0.60, "esc": 0.50}
+    single_dirs = {}
+    for task, score in singles.items():
+        write_model(tmp_path / "single" / task, {task: score})
+        single_dirs[task] = str(tmp_path / "single" / task)
+    pair_scores = {"esc__kws": {"esc": 0.55, "kws": 0.78}, "kws__spk": {"kws": 0.85, "spk": 0.58}}
+    pair_dirs = {}
+    for pair, scores in pair_scores.items():
+        write_model(tmp_path / "pair" / pair, scores)
+        pair_dirs[pair] = str(tmp_path / "pair" / pair)
+    return single_dirs, pair_dirs
+
+
+def test_collect_study_partners_and_curves(tmp_path, model_dirs) -> None:
+    single_dirs, pair_dirs = model_dirs
+    collect_study(single_dirs, pair_dirs, str(tmp_path / "runs.parquet"),
+                  str(tmp_path / "curves.parquet"))
+    runs = read_table(tmp_path / "runs.parquet")
+    assert list(runs.columns) == ["task", "partner", "fold", "seed", "metric", "value"]
+    assert len(runs) == (3 + 4) * len(FOLDS) * len(SEEDS) * 2
+    partners = runs.groupby("task")["partner"].agg(lambda p: sorted(set(p))).to_dict()
+    assert partners == {"esc": ["", "kws"], "kws": ["", "esc", "spk"], "spk": ["", "kws"]}
+    kws_with_spk = runs.query("task == 'kws' and partner == 'spk' and metric == 'accuracy'")
+    assert kws_with_spk.set_index(["fold", "seed"])["value"][(1, 7)] == pytest.approx(0.867)
+    curves = read_table(tmp_path / "curves.parquet")
+    assert list(curves.columns) == ["task", "fold", "seed", "step", "loss"]
+    assert sorted(curves["task"].unique()) == ["esc", "kws", "spk"]  # single-task runs only
+    assert len(curves) == 3 * len(FOLDS) * len(SEEDS) * 3
+
+
+def test_collect_study_is_order_independent(tmp_path, model_dirs) -> None:
+    single_dirs, pair_dirs = model_dirs
+    collect_study(single_dirs, pair_dirs, str(tmp_path / "a.parquet"), str(tmp_path / "ca.parquet"))
+    reversed_singles = dict(reversed(list(single_dirs.items())))
+    collect_study(reversed_singles, pair_dirs, str(tmp_path / "b.parquet"),
+                  str(tmp_path / "cb.parquet"))
+    pd.testing.assert_frame_equal(read_table(tmp_path / "a.parquet"),
+                                  read_table(tmp_path / "b.parquet"))
+
+
+def test_collect_study_missing_metrics_names_the_file(tmp_path, model_dirs) -> None:
+    single_dirs, pair_dirs = model_dirs
+    single_dirs["new"] = str(tmp_path / "single" / "new")
+    with pytest.raises(StudyInputError, match="single/new/metrics.parquet"):
+        collect_study(single_dirs, pair_dirs, str(tmp_path / "r.parquet"),
+                      str(tmp_path / "c.parquet"))
+    assert not (tmp_path / "r.parquet").exists()
+
+
+def test_collect_study_pair_with_wrong_tasks(tmp_path, model_dirs) -> None:
+    single_dirs, pair_dirs = model_dirs
+    pair_dirs["esc__spk"] = pair_dirs["esc__kws"]
+    with pytest.raises(StudyInputError, match="expected"):
+        collect_study(single_dirs, pair_dirs, str(tmp_path / "r.parquet"),
+                      str(tmp_path / "c.parquet"))
+
+
+# --- gains ---------------------------------------------------------------------------------------
+
+def tiny_runs() -> pd.DataFrame:
+    """Two tasks, one pair, fold 0..1, seed 0: hand-chosen scores."""
+    rows = [
+        ("a", "", 0, 0, 0.70), ("a", "", 1, 0, 0.60), ("b", "", 0, 0, 0.50), ("b", "", 1, 0, 0.40),
+        ("a", "b", 0, 0, 0.75), ("a", "b", 1, 0, 0.65),
+        ("b", "a", 0, 0, 0.45), ("b", "a", 1, 0, 0.30),
+    ]
+    runs = pd.DataFrame(rows, columns=["task", "partner", "fold", "seed", "value"])
+    return pd.concat([runs.assign(metric="accuracy"),
+                      runs.assign(metric="macro_f1", value=runs["value"] - 0.2)], ignore_index=True)
+
+
+def test_gains_sign_and_pairing() -> None:
+    gains = gains_table(tiny_runs(), "accuracy")
+    assert list(gains.columns) == ["main", "aux", "fold", "seed", "single", "pair", "gain"]
+    indexed = gains.set_index(["main", "aux", "fold"])
+    assert indexed.loc[("a", "b", 0), "single"] == pytest.approx(0.70)
+    assert indexed.loc[("a", "b", 0), "pair"] == pytest.approx(0.75)
+    assert indexed.loc[("a", "b", 0), "gain"] == pytest.approx(0.05)
+    assert indexed.loc[("a", "b", 1), "gain"] == pytest.approx(0.05)
+    assert indexed.loc[("b", "a", 0), "gain"] == pytest.approx(-0.05)
+    assert indexed.loc[("b", "a", 1), "gain"] == pytest.approx(-0.10)
+    assert len(gains) == 4
+
+
+def test_gains_unknown_metric_names_it(tmp_path) -> None:
+    write_table(tiny_runs(), tmp_path / "runs.parquet")
+    with pytest.raises(StudyInputError, match="balanced_accuracy"):
+        write_gains(str(tmp_path / "runs.parquet"), "balanced_accuracy",
+                    str(tmp_path / "g.parquet"))
+
+
+def test_gains_pair_without_single_run_is_left_out_with_a_warning(caplog) -> None:
+    runs = tiny_runs()
+    runs = runs[~((runs["task"] == "a") & (runs["partner"] == "") & (runs["fold"] == 1))]
+    with caplog.at_level(logging.WARNING):
+        gains = gains_table(runs, "accuracy")
+    assert len(gains.query("main == 'a'")) == 1
+    assert "no single-task run" in caplog.text
+
+
+def test_write_gains_round_trip(tmp_path) -> None:
+    write_table(tiny_runs(), tmp_path / "runs.parquet")
+    write_gains(str(tmp_path / "runs.parquet"), "macro_f1", str(tmp_path / "gains.parquet"))
+    gains = read_table(tmp_path / "gains.parquet")
+    assert gains["single"].tolist() == pytest.approx([0.50, 0.40, 0.30, 0.20])
+
+
+# --- pair features -------------------------------------------------------------------------------
+
+def test_pair_feature_ratios_and_division_by_zero(tmp_path) -> None:
+    task_features = pd.DataFrame({"task": ["a", "b"], "n_labels": [10.0, 0.0],
+                                  "label_entropy": [2.0, 1.0], "label_kurtosis": [np.nan, 1.0]})
+    write_table(task_features, tmp_path / "tf.parquet")
+    write_table(gains_table(tiny_runs(), "accuracy"), tmp_path / "gains.parquet")
+    write_pair_features(str(tmp_path / "tf.parquet"), str(tmp_path / "gains.parquet"),
+                        str(tmp_path / "pf.parquet"))
+    table = read_table(tmp_path / "pf.parquet")
+    assert list(table.columns) == [
+        "main", "aux", "main_n_labels", "main_label_entropy", "main_label_kurtosis",
+        "aux_n_labels", "aux_label_entropy", "aux_label_kurtosis", "main/aux_n_labels",
+        "main/aux_label_entropy", "main/aux_label_kurtosis"]
+    ab, ba = table.set_index(["main", "aux"]).loc[("a", "b")], table.set_index(
+        ["main", "aux"]).loc[("b", "a")]
+    assert ab["main_n_labels"] == 10.0 and ab["aux_n_labels"] == 0.0
+    assert math.isnan(ab["main/aux_n_labels"])  # 10 / 0
+    assert ba["main/aux_n_labels"] == 0.0  # 0 / 10
+    assert ab["main/aux_label_entropy"] == 2.0 and ba["main/aux_label_entropy"] == 0.5
+    assert math.isnan(ab["main/aux_label_kurtosis"])  # NaN / 1
+
+
+def test_pair_features_missing_task_is_an_error() -> None:
+    task_features = pd.DataFrame({"task": ["a"], "n_labels": [10.0]})
+    pairs = pd.DataFrame({"main": ["a"], "aux": ["b"]})
+    with pytest.raises(StudyInputError, match="'b'"):
+        pair_features_table(task_features, pairs)
+
+
+# --- correlations --------------------------------------------------------------------------------
+
+def small_study(rng: np.random.Generator, n_pairs: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:
+    pairs = pd.DataFrame({"main": [f"m{i}" for i in range(n_pairs)], "aux": "x"})
+    gains = pd.concat([pairs.assign(fold=fold, seed=0, single=0.5,
+                                    pair=0.5 + rng.normal(0, 0.1, n_pairs)) for fold in (0, 1)])
+    gains["gain"] = gains["pair"] - gains["single"]
+    features = pairs.assign(f_a=rng.normal(size=n_pairs), f_b=rng.normal(size=n_pairs),
+                            f_const=1.0, f_nan=np.nan)
+    features.loc[0, "f_b"] = np.nan
+    return gains, features
+
+
+def test_correlations_match_scipy_and_bh() -> None:
+    gains, features = small_study(np.random.default_rng(1))
+    table = correlations_table(gains, features).set_index("feature")
+    mean_gain = gains.groupby("main")["gain"].mean().loc[features["main"]].to_numpy()
+    expected_p = []
+    for feature in ("f_a", "f_b"):
+        valid = features[feature].notna().to_numpy()
+        x, y = features[feature].to_numpy()[valid], mean_gain[valid]
+        pearson, spearman = stats.pearsonr(x, y), stats.spearmanr(x, y)
+        row = table.loc[feature]
+        assert row["n"] == valid.sum()
+        assert row["pearson_r"] == pytest.approx(pearson.statistic)
+        assert row["pearson_p"] == pytest.approx(pearson.pvalue)
+        assert row["spearman_rho"] == pytest.approx(spearman.statistic)
+        assert row["spearman_p"] == pytest.approx(spearman.pvalue)
+        expected_p.append(pearson.pvalue)
+    expected_q = multipletests(expected_p, method="fdr_bh")[1]
+    assert table.loc[["f_a", "f_b"], "q_value"].tolist() == pytest.approx(list(expected_q))
+    assert table.loc["f_b", "n"] == 11
+
+
+def test_correlations_constant_and_nan_features_are_nan_and_last(tmp_path) -> None:
+    gains, features = small_study(np.random.default_rng(2))
+    write_table(gains, tmp_path / "gains.parquet")
+    write_table(features, tmp_path / "pf.parquet")
+    write_correlations(str(tmp_path / "gains.parquet"), str(tmp_path / "pf.parquet"),
+                       str(tmp_path / "correlations.csv"))
+    table = read_table(tmp_path / "correlations.csv")
+    assert list(table.columns) == ["feature", "n", "pearson_r", "pearson_p", "spearman_rho",
+                                   "spearman_p", "q_value"]
+    assert table["pearson_p"].iloc[:2].is_monotonic_increasing
+    assert set(table["feature"].iloc[2:]) == {"f_const", "f_nan"}
+    assert table.iloc[2:][["pearson_r", "pearson_p", "q_value"]].isna().all().all()
+    assert table.set_index("feature").loc["f_nan", "n"] == 0
+
+
+# --- known-effect simulation ---------------------------------------------------------------------
+
+def simulated_study(rng: np.random.Generator,
+                    n_tasks: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gain of (main, aux) = 0.04 * (main entropy - mean entropy) + noise; other features random."""
+    tasks = [f"task{i}" for i in range(n_tasks)]
+    task_features = pd.DataFrame({
+        "task": tasks,
+        "label_entropy": np.linspace(1.0, 4.5, n_tasks),
+        "n_labels": rng.integers(2, 50, n_tasks).astype(float),
+        "n_clips": rng.integers(100, 5000, n_tasks).astype(float),
+        "mean_duration_s": rng.uniform(1, 10, n_tasks),
+        "curve_fit_a": rng.uniform(-1, -0.1, n_tasks),
+    })
+    entropy = task_features.set_index("task")["label_entropy"]
+    rows = []
+    for main, aux in itertools.permutations(tasks, 2):
+        effect = 0.04 * (entropy[main] - entropy.mean())
+        for fold, seed in itertools.product(range(3), range(2)):
+            single = 0.7 + rng.normal(0, 0.01)
+            rows.append({"main": main, "aux": aux, "fold": fold, "seed": seed, "single": single,
+                         "pair": single + effect + rng.normal(0, 0.02)})
+    gains = pd.DataFrame(rows).assign(gain=lambda table: table["pair"] - table["single"])
+    return gains, task_features
+
+
+@pytest.fixture()
+def simulated_files(tmp_path) -> tuple[str, str]:
+    gains, task_features = simulated_study(np.random.default_rng(42))
+    write_table(gains, tmp_path / "gains.parquet")
+    write_table(task_features, tmp_path / "task_features.parquet")
+    write_pair_features(str(tmp_path / "task_features.parquet"), str(tmp_path / "gains.parquet"),
+                        str(tmp_path / "pair_features.parquet"))
+    return str(tmp_path / "gains.parquet"), str(tmp_path / "pair_features.parquet")
+
+
+def test_planted_feature_ranks_first(tmp_path, simulated_files) -> None:
+    gains_path, pair_features_path = simulated_files
+    write_correlations(gains_path, pair_features_path, str(tmp_path / "correlations.csv"))
+    table = read_table(tmp_path / "correlations.csv")
+    top = table.iloc[0]
+    assert top["feature"] == "main_label_entropy"
+    assert top["n"] == 56
+    assert top["pearson_r"] > 0.5 and top["spearman_rho"] > 0.5
+    assert top["q_value"] < 0.05
+    noise = table[table["feature"].str.contains("n_clips|mean_duration|curve_fit_a")]
+    assert (noise["q_value"] > 0.05).mean() > 0.5
+
+
+def test_prediction_beats_majority_on_planted_effect(tmp_path, simulated_files) -> None:
+    gains_path, pair_features_path = simulated_files
+    scores_csv, coefficients_csv = tmp_path / "prediction.csv", tmp_path / "coefficients.csv"
+    write_prediction(gains_path, pair_features_path, str(scores_csv), str(coefficients_csv),
+                     repetitions=20)
+    scores = read_table(scores_csv).set_index(["model", "metric"])
+    assert list(read_table(scores_csv).columns) == ["model", "metric", "mean", "std", "n_pairs"]
+    assert scores.loc[("logistic", "accuracy"), "mean"] > 0.8
+    assert (scores.loc[("logistic", "accuracy"), "mean"]
+            > scores.loc[("majority", "accuracy"), "mean"] + 0.2)
+    assert (scores.loc[("logistic", "f1_gain"), "mean"]
+            > scores.loc[("majority", "f1_gain"), "mean"])
+    assert (scores["n_pairs"] == 56).all()
+    coefficients = read_table(coefficients_csv).set_index("feature")
+    assert list(coefficients.columns) == ["mean_coefficient", "std_coefficient"]
+    assert coefficients["mean_coefficient"].abs().idxmax() in {
+        "main_label_entropy", "main/aux_label_entropy"}
+    assert coefficients.loc["main_label_entropy", "mean_coefficient"] > 0
+
+
+def test_prediction_is_reproducible(simulated_files) -> None:
+    gains, pair_features = (read_table(path) for path in simulated_files)
+    first = prediction_tables(gains, pair_features, repetitions=5, seed=3)
+    second = prediction_tables(gains, pair_features, repetitions=5, seed=3)
+    pd.testing.assert_frame_equal(first[0], second[0])
+    pd.testing.assert_frame_equal(first[1], second[1])
+
+
+def test_prediction_runs_fast_at_study_size() -> None:
+    """42 ordered pairs (7 tasks) x ~60 features x 100 repetitions in a few seconds."""
+    rng = np.random.default_rng(0)
+    gains, task_features = simulated_study(rng, n_tasks=7)
+    for index in range(15):
+        task_features[f"extra_{index}"] = rng.normal(size=len(task_features))
+    pair_features = pair_features_table(task_features,
+                                        gains[["main", "aux"]].drop_duplicates())
+    assert pair_features.shape == (42, 2 + 3 * 20)
+    start = time.perf_counter()
+    scores, coefficients = prediction_tables(gains, pair_features, repetitions=100)
+    assert time.perf_counter() - start < 10
+    assert scores["mean"].notna().all() and len(coefficients) == 60
+
+
+# --- degenerate prediction -----------------------------------------------------------------------
+
+def degenerate_inputs(n_pairs: int, signs: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    pairs = pd.DataFrame({"main": [f"m{i}" for i in range(n_pairs)], "aux": "x"})
+    gains = pairs.assign(fold=0, seed=0, single=0.5, gain=signs)
+    gains["pair"] = gains["single"] + gains["gain"]
+    features = pairs.assign(main_f=np.arange(n_pairs, dtype=float), main_g=np.nan)
+    return gains, features
+
+
+@pytest.mark.parametrize("n_pairs, signs, reason", [
+    (3, [0.1, -0.1, 0.2], "fewer than 5 folds"),
+    (8, [0.1] * 8, "single class"),
+])
+def test_degenerate_prediction_gives_nan_rows(caplog, n_pairs, signs, reason) -> None:
+    gains, features = degenerate_inputs(n_pairs, signs)
+    with caplog.at_level(logging.WARNING):
+        scores, coefficients = prediction_tables(gains, features, repetitions=3)
+    assert reason in caplog.text
+    assert len(scores) == 4 and scores[["mean", "std"]].isna().all().all()
+    assert set(zip(scores["model"], scores["metric"])) == {
+        ("logistic", "accuracy"), ("logistic", "f1_gain"), ("majority", "accuracy"),
+        ("majority", "f1_gain")}
+    assert coefficients["mean_coefficient"].isna().all()
+
+
+def test_prediction_with_nan_features_and_unbalanced_classes(caplog) -> None:
+    # 2 positives among 10 pairs: fewer than 5 per class, so plain (unstratified) k-fold;
+    # an all-NaN column is dropped, a partly-NaN one is imputed with the training median.
+    signs = [0.1, 0.2] + [-0.1] * 8
+    gains, features = degenerate_inputs(10, signs)
+    features.loc[[1, 4], "main_f"] = np.nan
+    features["main_h"] = np.linspace(0, 1, 10)
+    with caplog.at_level(logging.WARNING):
+        scores, coefficients = prediction_tables(gains, features, repetitions=10)
+    assert "all-NaN" in caplog.text and "not stratified" in caplog.text
+    assert scores["mean"].notna().all()
+    assert list(coefficients["feature"]) == ["main_f", "main_h"]
+
+
+def test_scores_match_sklearn() -> None:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from analysis.stats.prediction import score
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        y, predicted = rng.random(9) > 0.5, rng.random(9) > 0.7
+        expected = {"accuracy": accuracy_score(y, predicted),
+                    "f1_gain": f1_score(y, predicted, pos_label=True, zero_division=0.0)}
+        assert score(y, predicted) == pytest.approx(expected)
+    assert score(np.zeros(4, bool), np.zeros(4, bool)) == {"accuracy": 1.0, "f1_gain": 0.0}
+
+
+def test_collected_runs_give_the_expected_gains(tmp_path, model_dirs) -> None:
+    single_dirs, pair_dirs = model_dirs
+    runs, curves = str(tmp_path / "runs.parquet"), str(tmp_path / "curves.parquet")
+    collect_study(single_dirs, pair_dirs, runs, curves)
+    write_gains(runs, "accuracy", str(tmp_path / "gains.parquet"))
+    gains = read_table(tmp_path / "gains.parquet")
+    mean_gain = gains.groupby(["main", "aux"])["gain"].mean()
+    assert mean_gain.to_dict() == pytest.approx({("esc", "kws"): 0.05, ("kws", "esc"): -0.02,
+                                                 ("kws", "spk"): 0.05, ("spk", "kws"): -0.02})
+    assert len(gains) == 4 * len(FOLDS) * len(SEEDS)
