@@ -10,6 +10,8 @@ rule demo_corpus:
     benchmark:
         "results/benchmarks/demo_corpus/{corpus}.tsv"
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/demo_corpus.py"
 
@@ -29,5 +31,7 @@ rule index_dataset:
     log:
         "logs/index_dataset/{dataset}.log",
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/index_dataset.py"

@@ -13,5 +13,7 @@ rule extract_features:
     benchmark:
         "results/benchmarks/extract_features/{extractor}/{dataset}.tsv"
     threads: 2
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/extract_features.py"

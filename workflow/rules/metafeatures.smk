@@ -11,6 +11,8 @@ rule collect_runs:
     log:
         "logs/collect_runs.log",
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/collect_runs.py"
 
@@ -28,5 +30,7 @@ rule task_features:
     log:
         "logs/task_features.log",
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/task_features.py"

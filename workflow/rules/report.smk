@@ -7,9 +7,13 @@ rule gain_heatmap:
             caption="../report/gain_heatmap.rst",
             category="Gains",
         ),
+    params:
+        metric=config["gain_metric"],
     log:
         "logs/gain_heatmap.log",
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/gain_heatmap.py"
 
@@ -26,5 +30,7 @@ rule correlation_chart:
     log:
         "logs/correlation_chart.log",
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/correlation_chart.py"

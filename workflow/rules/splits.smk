@@ -12,5 +12,7 @@ rule make_splits:
     log:
         "logs/make_splits/{dataset}.log",
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/make_splits.py"

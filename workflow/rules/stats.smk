@@ -9,6 +9,8 @@ rule gains:
     log:
         "logs/gains.log",
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/gains.py"
 
@@ -23,6 +25,8 @@ rule pair_features:
     log:
         "logs/pair_features.log",
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/pair_features.py"
 
@@ -41,6 +45,8 @@ rule correlations:
     log:
         "logs/correlations.log",
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/correlations.py"
 
@@ -62,5 +68,7 @@ rule prediction:
     log:
         "logs/prediction.log",
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/prediction.py"

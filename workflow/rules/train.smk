@@ -21,6 +21,8 @@ rule train_single:
     benchmark:
         "results/benchmarks/train_single/{task}.tsv"
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/train_model.py"
 
@@ -45,5 +47,7 @@ rule train_pair:
     benchmark:
         "results/benchmarks/train_pair/{task_a}__{task_b}.tsv"
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../scripts/train_model.py"
