@@ -61,7 +61,7 @@ def dataset_path(dataset):
 def reader_options(dataset):
     """The reader-specific keys of a dataset's config, passed to the reader unchanged."""
     spec = DATASETS[dataset]
-    return {key: spec[key] for key in ("manifest", "pattern", "depth", "group") if key in spec}
+    return {key: spec[key] for key in ("manifest", "pattern", "depth", "group", "extensions") if key in spec}
 
 
 def stratify_column(dataset):

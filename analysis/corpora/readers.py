@@ -1,0 +1,546 @@
+"""Index a dataset folder into the manifest contract (`results/datasets/{dataset}/manifest.parquet`).
+
+A *reader* turns a dataset folder into a table of clips: `clip_id` (path relative to the folder,
+posix), `path` (absolute) and label columns (str). Readers are registered in `READERS` by the name
+the config's `datasets.<name>.reader` uses:
+
+- `manifest`: a table (`manifest.csv`, `.tsv` or `.parquet`) with a `path` column and label columns;
+- `folders`: the label is a folder name (`depth` levels below the dataset folder), column `label`;
+- `pattern`: a regular expression on the relative path, one label column per named group.
+
+`index_dataset` runs the reader, checks the tasks against the labels (column present, at least two
+classes, enough clips per class for the folds), reads every file's header, and only then writes the
+manifest. Every problem raises `StudyInputError` naming the config field or the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.corpora.audio import AUDIO_EXTENSIONS, AudioInfo, probe_audio
+from analysis.errors import StudyInputError
+from analysis.io import write_table
+
+logger = logging.getLogger(__name__)
+
+#: Columns every manifest has besides the label columns; a label column may not use these names.
+CONTRACT_COLUMNS: tuple[str, ...] = ("clip_id", "path", "duration_s", "sample_rate", "channels")
+GROUP_COLUMN = "group"
+#: Label column the folders reader writes.
+FOLDER_LABEL_COLUMN = "label"
+DEFAULT_MANIFEST = "manifest.csv"
+MANIFEST_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".parquet")
+#: How many offending files or rows a message lists before "... and N more".
+MAX_LISTED = 5
+#: Options every reader accepts.
+COMMON_OPTIONS: frozenset[str] = frozenset({"group"})
+
+
+Reader = Callable[[Path, str, dict[str, Any]], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """A registered reader: the function and the option names it understands."""
+
+    read: Reader
+    options: frozenset[str]
+    required: frozenset[str] = frozenset()
+
+
+# Public API ----------------------------------------------------------------------------------------
+
+
+def index_dataset(
+    name: str,
+    reader: str,
+    path: str,
+    tasks: dict[str, str],
+    n_folds: int,
+    out: str,
+    options: dict | None = None,
+) -> None:
+    """Index the dataset folder `path` with `reader` and write the manifest parquet to `out`.
+
+    Nothing is written unless every check passes.
+    """
+    options = dict(options or {})
+    root = _dataset_root(name, path)
+    spec = reader_spec(name, reader)
+    options = _reader_options(name, reader, spec, options)
+
+    clips = spec.read(root, name, options)
+    if clips.empty:
+        raise StudyInputError(f"datasets.{name}: the {reader} reader found no audio clips under {root}.")
+    _check_unique_clip_ids(name, clips)
+    clips = _attach_group(name, clips, options.get("group"))
+    label_columns = check_tasks(name, clips, tasks, n_folds)
+
+    infos = probe_files(clips["path"].tolist())
+    manifest = pd.DataFrame(
+        {
+            "clip_id": clips["clip_id"].astype(str).to_numpy(),
+            "path": clips["path"].astype(str).to_numpy(),
+            "duration_s": [info.duration_s for info in infos],
+            "sample_rate": [info.sample_rate for info in infos],
+            "channels": [info.channels for info in infos],
+        }
+    )
+    manifest["duration_s"] = manifest["duration_s"].astype("float64")
+    manifest["sample_rate"] = manifest["sample_rate"].astype("int64")
+    manifest["channels"] = manifest["channels"].astype("int64")
+    for column in label_columns:
+        manifest[column] = clips[column].astype(str).to_numpy()
+    if GROUP_COLUMN in clips.columns:
+        manifest[GROUP_COLUMN] = clips[GROUP_COLUMN].astype(str).to_numpy()
+    manifest = manifest.sort_values("clip_id", kind="stable").reset_index(drop=True)
+
+    write_table(manifest, out)
+    logger.info(
+        "datasets.%s: indexed %d clips (%.1f s of audio) into %s",
+        name, len(manifest), manifest["duration_s"].sum(), out,
+    )
+
+
+def dataset_config_problems(name: str, cfg: dict) -> list[str]:
+    """Cheap checks of one `datasets.<name>` entry at workflow parse time (no audio is read)."""
+    problems: list[str] = []
+    field = f"datasets.{name}"
+    reader = cfg.get("reader")
+    spec = READERS.get(reader) if isinstance(reader, str) else None
+    if reader is None:
+        problems.append(f"{field}.reader is missing; set it to one of {_known_readers()}.")
+    elif spec is None:
+        problems.append(f"{field}.reader: unknown reader {reader!r}; use one of {_known_readers()}.")
+
+    is_demo = "demo" in cfg
+    root: Path | None = None
+    if not is_demo:
+        if "path" not in cfg:
+            problems.append(f"{field}.path is missing; give the dataset folder (or a `demo:` entry).")
+        else:
+            candidate = Path(str(cfg["path"])).expanduser()
+            if not candidate.exists():
+                problems.append(
+                    f"{field}.path: folder '{cfg['path']}' does not exist; "
+                    "fix the path (relative paths are taken from the working directory)."
+                )
+            elif not candidate.is_dir():
+                problems.append(f"{field}.path: '{cfg['path']}' is a file; give the dataset folder.")
+            else:
+                root = candidate
+
+    # Options of one reader set on a dataset that uses another reader are a sign of confusion.
+    # (`manifest` is left out: the config schema fills it in by default for every dataset.)
+    for option, owner in (("pattern", "pattern"), ("depth", "folders")):
+        if option in cfg and reader in READERS and reader != owner:
+            problems.append(
+                f"{field}.{option} applies to the {owner} reader only, but reader is {reader!r}; "
+                f"remove it or set {field}.reader: {owner}."
+            )
+
+    tasks = cfg.get("tasks") or {}
+    if reader == "pattern":
+        problems.extend(_pattern_config_problems(name, cfg, tasks))
+    elif reader == "folders":
+        problems.extend(_folders_config_problems(name, cfg, tasks))
+    elif reader == "manifest" and root is not None:
+        problems.extend(_manifest_config_problems(name, cfg, tasks, root))
+    return problems
+
+
+def reader_spec(name: str, reader: str) -> ReaderSpec:
+    """The registered reader called `reader`, or a StudyInputError listing the known ones."""
+    try:
+        return READERS[reader]
+    except KeyError:
+        raise StudyInputError(
+            f"datasets.{name}.reader: unknown reader {reader!r}; use one of {_known_readers()}."
+        ) from None
+
+
+def check_tasks(name: str, clips: pd.DataFrame, tasks: dict[str, str], n_folds: int) -> list[str]:
+    """Check each task's label column; return the label columns to keep, in task order."""
+    if not tasks:
+        raise StudyInputError(f"datasets.{name}.tasks is empty; name at least one task and its label column.")
+    label_columns = [c for c in clips.columns if c not in CONTRACT_COLUMNS and c != GROUP_COLUMN]
+    keep: list[str] = []
+    for task, column in tasks.items():
+        if column not in clips.columns or column in CONTRACT_COLUMNS:
+            raise StudyInputError(
+                f"datasets.{name}.tasks.{task}: label column {column!r} does not exist; "
+                f"the label columns are {label_columns}. Fix the column name in the config."
+            )
+        values = clips[column].astype(str)
+        empty = values.str.strip() == ""
+        if empty.any():
+            raise StudyInputError(
+                f"datasets.{name}.tasks.{task}: label column {column!r} is empty for {int(empty.sum())} "
+                f"clips ({_listing(clips.loc[empty, 'clip_id'])}); give every clip a label or drop those clips."
+            )
+        counts = values.value_counts()
+        if len(counts) < 2:
+            raise StudyInputError(
+                f"datasets.{name}.tasks.{task}: label column {column!r} has a single class "
+                f"({counts.index[0]!r}); a classification task needs at least two classes. "
+                "Drop the task or use another column."
+            )
+        small = counts[counts < n_folds].sort_index()
+        if not small.empty:
+            details = ", ".join(f"{label!r} ({count} clips)" for label, count in small.items())
+            raise StudyInputError(
+                f"datasets.{name}.tasks.{task}: column {column!r} has classes with fewer clips than "
+                f"folds = {n_folds}: {details}. Every fold needs every class: lower `folds` to at most "
+                f"{int(small.min())} or drop those classes from the dataset."
+            )
+        if column not in keep:
+            keep.append(column)
+    return keep
+
+
+def probe_files(paths: list[str]) -> list[AudioInfo]:
+    """Header info of every file; all unreadable or empty files are reported together."""
+    infos = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            infos.append(probe_audio(path))
+        except StudyInputError as error:
+            problems.append(str(error))
+    if problems:
+        shown = "\n  ".join(problems[:MAX_LISTED])
+        more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+        raise StudyInputError(
+            f"{len(problems)} of {len(paths)} audio files cannot be used:\n  {shown}{more}"
+        )
+    return infos
+
+
+# Readers -------------------------------------------------------------------------------------------
+
+
+def read_manifest(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """A table under the dataset folder with a `path` column (relative to the folder or absolute)."""
+    table_path = manifest_file(root, options)
+    field = f"datasets.{name}.manifest"
+    if not table_path.is_file():
+        raise StudyInputError(
+            f"{field}: manifest file {table_path} does not exist; create it (a `path` column and one "
+            "column per label) or set the file name."
+        )
+    table = _read_label_table(table_path, field)
+    if "path" not in table.columns:
+        raise StudyInputError(
+            f"{table_path}: the manifest has no `path` column (columns: {list(table.columns)}); "
+            "add a `path` column with each clip's file, relative to the dataset folder."
+        )
+    reserved = [c for c in table.columns if c in CONTRACT_COLUMNS and c != "path"]
+    if reserved:
+        logger.warning("%s: ignoring columns %s (the indexer computes them)", table_path, reserved)
+        table = table.drop(columns=reserved)
+
+    rel = table["path"].astype(str).str.strip()
+    blank = rel == ""
+    if blank.any():
+        rows = [int(i) + 2 for i in table.index[blank]]
+        raise StudyInputError(
+            f"{table_path}: the `path` column is empty on lines {_listing(rows)}; fill it or drop those rows."
+        )
+    absolute = [os.path.abspath(p if os.path.isabs(p) else root / p) for p in rel]
+    missing = [p for p in absolute if not os.path.isfile(p)]
+    if missing:
+        raise StudyInputError(
+            f"{table_path}: {len(missing)} listed audio files do not exist ({_listing(missing)}); "
+            "fix the `path` values (relative to the dataset folder) or drop those rows."
+        )
+    clips = table.drop(columns=["path"]).copy()
+    clips.insert(0, "path", absolute)
+    clips.insert(0, "clip_id", [_clip_id(root, p) for p in absolute])
+    return clips.reset_index(drop=True)
+
+
+def read_folders(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """Label = the folder `depth` levels below the dataset folder (1: the immediate child folder)."""
+    depth = options.get("depth", 1)
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise StudyInputError(f"datasets.{name}.depth must be a whole number >= 1 (got {depth!r}).")
+    files = list_audio_files(root, _extensions(name, options))
+    rows = []
+    shallow: list[str] = []
+    for rel in files:
+        parts = rel.split("/")
+        if len(parts) <= depth:
+            shallow.append(rel)
+            continue
+        rows.append((rel, str(root / rel), parts[depth - 1]))
+    if shallow:
+        logger.warning(
+            "datasets.%s: skipped %d audio files less than %d folders deep (%s)",
+            name, len(shallow), depth, _listing(shallow),
+        )
+    return pd.DataFrame(rows, columns=["clip_id", "path", FOLDER_LABEL_COLUMN])
+
+
+def read_pattern(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """Labels from a regular expression's named groups, searched in the relative posix path."""
+    regex = compile_pattern(name, options.get("pattern"))
+    columns = list(regex.groupindex)
+    files = list_audio_files(root, _extensions(name, options))
+    rows = []
+    unmatched: list[str] = []
+    for rel in files:
+        match = regex.search(rel)
+        if match is None:
+            unmatched.append(rel)
+            continue
+        labels = match.groupdict()
+        empty = [key for key, value in labels.items() if not value]
+        if empty:
+            raise StudyInputError(
+                f"{root / rel}: datasets.{name}.pattern matches this file but group(s) {empty} are empty; "
+                "make the groups required or exclude the file."
+            )
+        rows.append((rel, str(root / rel), *(labels[c] for c in columns)))
+    if files and not rows:
+        raise StudyInputError(
+            f"datasets.{name}.pattern: {regex.pattern!r} matches none of the {len(files)} audio files "
+            f"under {root} (e.g. {files[0]!r}); it is searched in the path relative to the dataset folder."
+        )
+    if unmatched:
+        logger.warning(
+            "datasets.%s: skipped %d audio files that the pattern does not match (%s)",
+            name, len(unmatched), _listing(unmatched),
+        )
+    return pd.DataFrame(rows, columns=["clip_id", "path", *columns])
+
+
+READERS: dict[str, ReaderSpec] = {
+    "manifest": ReaderSpec(read_manifest, COMMON_OPTIONS | {"manifest"}),
+    "folders": ReaderSpec(read_folders, COMMON_OPTIONS | {"depth", "extensions"}),
+    "pattern": ReaderSpec(read_pattern, COMMON_OPTIONS | {"pattern", "extensions"}, frozenset({"pattern"})),
+}
+
+
+# Helpers -------------------------------------------------------------------------------------------
+
+
+def manifest_file(root: Path, options: dict[str, Any]) -> Path:
+    """The manifest table of a `manifest` dataset: `options["manifest"]` under the folder."""
+    return root / str(options.get("manifest") or DEFAULT_MANIFEST)
+
+
+def compile_pattern(name: str, pattern: Any) -> re.Pattern[str]:
+    """Compile `datasets.<name>.pattern`; it needs at least one named group and no reserved names."""
+    field = f"datasets.{name}.pattern"
+    if not isinstance(pattern, str) or not pattern:
+        raise StudyInputError(f"{field} is missing; the pattern reader needs a regular expression.")
+    try:
+        regex = re.compile(pattern)
+    except re.error as error:
+        raise StudyInputError(f"{field}: {pattern!r} is not a valid regular expression ({error}).") from error
+    if not regex.groupindex:
+        raise StudyInputError(
+            f"{field}: {pattern!r} has no named group; name one group per label column, "
+            r"e.g. '(?P<digit>\d)_(?P<speaker>[a-z]+)_\d+\.wav'."
+        )
+    reserved = [c for c in regex.groupindex if c in CONTRACT_COLUMNS]
+    if reserved:
+        raise StudyInputError(f"{field}: group names {reserved} are reserved manifest columns; rename them.")
+    return regex
+
+
+def list_audio_files(root: Path, extensions: Iterable[str]) -> list[str]:
+    """Relative posix paths of the audio files under `root`, sorted; hidden files and folders skipped."""
+    wanted = tuple(extensions)
+    found: list[str] = []
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel_folder = Path(folder).relative_to(root)
+        for file_name in files:
+            if file_name.startswith(".") or not file_name.lower().endswith(wanted):
+                continue
+            found.append((rel_folder / file_name).as_posix())
+    return sorted(found)
+
+
+def _extensions(name: str, options: dict[str, Any]) -> tuple[str, ...]:
+    value = options.get("extensions")
+    if value is None:
+        return AUDIO_EXTENSIONS
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items or not all(isinstance(e, str) and e for e in items):
+        raise StudyInputError(
+            f"datasets.{name}.extensions must be a list of file extensions such as ['.wav', '.flac'] "
+            f"(got {value!r})."
+        )
+    return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in items)
+
+
+def _dataset_root(name: str, path: str) -> Path:
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise StudyInputError(
+            f"datasets.{name}.path: folder '{path}' does not exist; fix the path "
+            "(relative paths are taken from the working directory)."
+        )
+    if not root.is_dir():
+        raise StudyInputError(f"datasets.{name}.path: '{path}' is a file; give the dataset folder.")
+    return root.resolve()
+
+
+def _reader_options(name: str, reader: str, spec: ReaderSpec, options: dict[str, Any]) -> dict[str, Any]:
+    """Drop options meant for other readers (with a note); refuse names no reader knows."""
+    all_known = set().union(*(s.options for s in READERS.values()))
+    unknown = sorted(set(options) - all_known)
+    if unknown:
+        raise StudyInputError(
+            f"datasets.{name}: unknown reader option(s) {unknown}; the {reader} reader accepts "
+            f"{sorted(spec.options)}."
+        )
+    foreign = sorted(k for k in options if k not in spec.options and options[k] is not None)
+    if foreign:
+        logger.debug("datasets.%s: options %s do not apply to the %s reader", name, foreign, reader)
+    missing = sorted(k for k in spec.required if options.get(k) in (None, ""))
+    if missing:
+        raise StudyInputError(
+            f"datasets.{name}.{missing[0]} is missing; the {reader} reader needs it."
+        )
+    return {k: v for k, v in options.items() if k in spec.options and v is not None}
+
+
+def _attach_group(name: str, clips: pd.DataFrame, group: str | None) -> pd.DataFrame:
+    """Copy the label column named by `datasets.<name>.group` into `group`."""
+    if group is None:
+        if GROUP_COLUMN in clips.columns:
+            clips = clips.copy()
+            clips[GROUP_COLUMN] = clips[GROUP_COLUMN].astype(str)
+        return clips
+    if group not in clips.columns or group in CONTRACT_COLUMNS:
+        columns = [c for c in clips.columns if c not in CONTRACT_COLUMNS]
+        raise StudyInputError(
+            f"datasets.{name}.group: column {group!r} does not exist; the label columns are {columns}."
+        )
+    clips = clips.copy()
+    clips[GROUP_COLUMN] = clips[group].astype(str)
+    empty = clips[GROUP_COLUMN].str.strip() == ""
+    if empty.any():
+        raise StudyInputError(
+            f"datasets.{name}.group: column {group!r} is empty for {int(empty.sum())} clips "
+            f"({_listing(clips.loc[empty, 'clip_id'])}); fill it or drop those clips."
+        )
+    return clips
+
+
+def _check_unique_clip_ids(name: str, clips: pd.DataFrame) -> None:
+    duplicated = clips["clip_id"][clips["clip_id"].duplicated()]
+    if not duplicated.empty:
+        raise StudyInputError(
+            f"datasets.{name}: {len(duplicated)} clips are listed more than once "
+            f"({_listing(duplicated.unique())}); list each file once."
+        )
+
+
+def _read_label_table(table_path: Path, field: str) -> pd.DataFrame:
+    """Read a manifest table with every column as str (empty cells as '')."""
+    suffix = table_path.suffix.lower()
+    if suffix not in MANIFEST_SUFFIXES:
+        raise StudyInputError(
+            f"{field}: {table_path} has an unknown table format {suffix!r}; use one of {list(MANIFEST_SUFFIXES)}."
+        )
+    try:
+        if suffix == ".parquet":
+            table = pd.read_parquet(table_path)
+            return pd.DataFrame({c: _as_text(table[c]) for c in table.columns}, index=table.index)
+        sep = "\t" if suffix == ".tsv" else ","
+        return pd.read_csv(table_path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as error:
+        raise StudyInputError(f"{table_path}: cannot read the manifest table ({error}); fix the file.") from error
+
+
+def _as_text(column: pd.Series) -> list[str]:
+    return ["" if pd.isna(v) else str(v) for v in column]
+
+
+def _clip_id(root: Path, absolute: str) -> str:
+    """The path relative to the dataset folder (posix), or the absolute path for files outside it."""
+    try:
+        return Path(absolute).relative_to(root).as_posix()
+    except ValueError:
+        return Path(absolute).as_posix()
+
+
+def _listing(items: Iterable[Any]) -> str:
+    items = list(items)
+    shown = ", ".join(str(i) for i in items[:MAX_LISTED])
+    return shown + (f", ... and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+
+
+def _known_readers() -> list[str]:
+    return sorted(READERS)
+
+
+# Parse-time checks per reader ----------------------------------------------------------------------
+
+
+def _task_column_problems(name: str, tasks: dict[str, str], columns: list[str], where: str) -> list[str]:
+    return [
+        f"datasets.{name}.tasks.{task}: label column {column!r} is not among the {where} ({columns})."
+        for task, column in tasks.items()
+        if column not in columns
+    ]
+
+
+def _pattern_config_problems(name: str, cfg: dict, tasks: dict[str, str]) -> list[str]:
+    try:
+        regex = compile_pattern(name, cfg.get("pattern"))
+    except StudyInputError as error:
+        return [str(error)]
+    groups = list(regex.groupindex)
+    problems = _task_column_problems(name, tasks, groups, "pattern's named groups")
+    if cfg.get("group") is not None and cfg["group"] not in groups:
+        problems.append(f"datasets.{name}.group: {cfg['group']!r} is not a named group of the pattern ({groups}).")
+    return problems
+
+
+def _folders_config_problems(name: str, cfg: dict, tasks: dict[str, str]) -> list[str]:
+    problems = _task_column_problems(name, tasks, [FOLDER_LABEL_COLUMN], "folders reader's columns")
+    depth = cfg.get("depth", 1)
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        problems.append(f"datasets.{name}.depth must be a whole number >= 1 (got {depth!r}).")
+    return problems
+
+
+def _manifest_config_problems(name: str, cfg: dict, tasks: dict[str, str], root: Path) -> list[str]:
+    """Check that the manifest exists and its header has `path` and the task columns."""
+    table_path = manifest_file(root, cfg)
+    field = f"datasets.{name}.manifest"
+    if not table_path.is_file():
+        return [f"{field}: manifest file {table_path} does not exist; create it or set the file name."]
+    suffix = table_path.suffix.lower()
+    if suffix not in MANIFEST_SUFFIXES:
+        return [f"{field}: {table_path} has an unknown table format {suffix!r}; use one of {list(MANIFEST_SUFFIXES)}."]
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            columns = list(pq.read_schema(table_path).names)
+        else:
+            sep = "\t" if suffix == ".tsv" else ","
+            columns = [c.strip() for c in pd.read_csv(table_path, sep=sep, nrows=0, dtype=str).columns]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as error:
+        return [f"{table_path}: cannot read the manifest table's header ({error}); fix the file."]
+    if "path" not in columns:
+        return [f"{table_path}: the manifest has no `path` column (columns: {columns}); add one."]
+    labels = [c for c in columns if c not in CONTRACT_COLUMNS]
+    problems = _task_column_problems(name, tasks, labels, f"columns of {table_path.name}")
+    if cfg.get("group") is not None and cfg["group"] not in labels:
+        problems.append(f"datasets.{name}.group: column {cfg['group']!r} is not in {table_path.name} ({labels}).")
+    return problems
