@@ -1,0 +1,308 @@
+"""Tests of the training engine (analysis.mtl) on tiny synthetic datasets with learnable labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from analysis.errors import StudyInputError
+from analysis.io import write_array, write_table
+from analysis.mtl.metrics import classification_scores, quick_scores
+from analysis.mtl.models import build_model
+from analysis.mtl.seeding import RunSeeds
+import analysis.mtl.train as train_module
+from analysis.mtl.train import EpochEnd, train_study_model
+
+N_FEATURES = 8
+N_FOLDS = 3
+MODEL = {"type": "dnn", "hidden": [16, 16, 16], "dropout": 0.1}
+TRAINING = {
+    "epochs": 4,
+    "batch_size": 16,
+    "learning_rate": 0.01,
+    "optimizer": "adam",
+    "weight_decay": 0.0,
+    "seeds": [0],
+}
+TABLES = ("metrics", "curve", "history")
+
+
+def make_dataset(root: Path, name: str, n_clips: int, labels: dict[str, int], seed: int) -> Path:
+    """Manifest, features and splits of a dataset whose labels shift the feature means."""
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(n_clips, N_FEATURES)).astype(np.float32)
+    manifest = pd.DataFrame({"clip_id": [f"{name}/clip{i:03d}.wav" for i in range(n_clips)]})
+    for offset, (column, n_classes) in enumerate(labels.items()):
+        classes = rng.integers(0, n_classes, size=n_clips)
+        features[:, 2 * offset] += 3.0 * classes  # learnable from two feature columns
+        features[:, 2 * offset + 1] -= 2.0 * classes
+        manifest[column] = [f"{column}_{c}" for c in classes]
+    manifest = manifest.assign(path="/x", duration_s=1.0, sample_rate=16000, channels=1)
+    paths = dataset_paths(root, name)
+    write_table(manifest, paths["manifest"])
+    write_array(features, paths["features"])
+    folds = pd.DataFrame({"clip_id": manifest["clip_id"], "fold": np.arange(n_clips) % N_FOLDS})
+    write_table(folds, paths["splits"])
+    return root
+
+
+def dataset_paths(root: Path, name: str) -> dict[str, Path]:
+    return {
+        "manifest": root / "datasets" / name / "manifest.parquet",
+        "features": root / "features" / f"{name}.npy",
+        "splits": root / "splits" / f"{name}.parquet",
+    }
+
+
+TASKS = {
+    "alpha_word": {"dataset": "alpha", "label": "word"},
+    "alpha_speaker": {"dataset": "alpha", "label": "speaker"},
+    "beta_scene": {"dataset": "beta", "label": "scene"},
+}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("study")
+    make_dataset(root, "alpha", 60, {"word": 3, "speaker": 2}, seed=1)
+    make_dataset(root, "beta", 48, {"scene": 3}, seed=2)
+    return root
+
+
+def train(root: Path, task_names: list[str], out: Path, **kwargs) -> Path:
+    tasks = {name: TASKS[name] for name in task_names}
+    datasets = {spec["dataset"] for spec in tasks.values()}
+    paths = {d: dataset_paths(root, d) for d in datasets}
+    arguments = dict(model=MODEL, training=TRAINING, progress=False)
+    arguments.update(kwargs)
+    train_study_model(
+        tasks=tasks,
+        manifests={d: str(p["manifest"]) for d, p in paths.items()},
+        features={d: str(p["features"]) for d, p in paths.items()},
+        splits={d: str(p["splits"]) for d, p in paths.items()},
+        out_dir=str(out),
+        **arguments,
+    )
+    return out
+
+
+def read_outputs(out: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(out / f"{name}.parquet") for name in TABLES}
+
+
+def assert_same_outputs(left: Path, right: Path) -> None:
+    for name, table in read_outputs(left).items():
+        pd.testing.assert_frame_equal(table, pd.read_parquet(right / f"{name}.parquet"), obj=name)
+
+
+def test_single_task_outputs(study: Path, tmp_path: Path) -> None:
+    out = train(study, ["alpha_word"], tmp_path / "single")
+    tables = read_outputs(out)
+    assert list(tables["metrics"].columns) == ["task", "fold", "seed", "metric", "value"]
+    assert list(tables["curve"].columns) == ["task", "fold", "seed", "step", "loss"]
+    assert list(tables["history"].columns) == ["task", "fold", "seed", "epoch", "metric", "value"]
+    assert len(tables["metrics"]) == N_FOLDS * 2
+    assert len(tables["history"]) == N_FOLDS * TRAINING["epochs"] * 2
+    steps_per_epoch = int(np.ceil(40 / TRAINING["batch_size"]))  # 40 training clips per fold
+    assert len(tables["curve"]) == N_FOLDS * TRAINING["epochs"] * steps_per_epoch
+    assert set(tables["metrics"]["metric"]) == {"accuracy", "macro_f1"}
+    efficiency = json.loads((out / "efficiency.json").read_text())
+    expected_parameters = (8 * 16 + 16) + 2 * (16 * 16 + 16) + (16 * 3 + 3)
+    assert efficiency["n_parameters"] == expected_parameters
+    assert efficiency["flops_per_clip"] == 8 * 16 + 2 * 16 * 16 + 16 * 3
+    assert efficiency["n_train_clips"] == {"alpha_word": 40}
+    assert efficiency["latency_ms_per_clip"] > 0
+
+
+def test_learning_happens(study: Path, tmp_path: Path) -> None:
+    training = dict(TRAINING, epochs=15)
+    tables = read_outputs(train(study, ["alpha_word"], tmp_path / "m", training=training))
+    accuracy = tables["metrics"].query("metric == 'accuracy'")["value"].mean()
+    assert accuracy > 0.8  # chance is 1/3
+    curve = tables["curve"].query("fold == 0")
+    assert curve["loss"].tail(5).mean() < curve["loss"].head(5).mean()
+
+
+def test_forward_returns_logits_per_task() -> None:
+    model = build_model(MODEL, N_FEATURES, {"b": 4, "a": 3}, RunSeeds(seed=0, fold=0))
+    logits = model(torch.zeros(5, N_FEATURES))
+    assert set(logits) == {"a", "b"}
+    assert logits["a"].shape == (5, 3) and logits["b"].shape == (5, 4)
+
+
+def test_unknown_model_type_is_an_error(study: Path, tmp_path: Path) -> None:
+    with pytest.raises(StudyInputError, match="model.type 'rnn'"):
+        train(study, ["alpha_word"], tmp_path / "m", model={"type": "rnn"})
+
+
+def test_single_and_pair_share_initial_trunk_and_main_head() -> None:
+    seeds = RunSeeds(seed=3, fold=1)
+    single = build_model(MODEL, N_FEATURES, {"main": 3}, seeds).state_dict()
+    pair = build_model(MODEL, N_FEATURES, {"main": 3, "aux": 2}, seeds).state_dict()
+    for key, value in single.items():
+        assert torch.equal(value, pair[key]), key
+    other_fold = build_model(MODEL, N_FEATURES, {"main": 3}, RunSeeds(seed=3, fold=2)).state_dict()
+    assert not torch.equal(single["trunk.0.weight"], other_fold["trunk.0.weight"])
+    assert not torch.equal(pair["heads.main.weight"][:2], pair["heads.aux.weight"])
+
+
+def test_same_numbers_whatever_the_order_and_global_rng(study: Path, tmp_path: Path) -> None:
+    first = train(study, ["alpha_word"], tmp_path / "a")
+    torch.manual_seed(1234)
+    torch.rand(17)  # global state must not matter
+    train(study, ["alpha_word", "beta_scene"], tmp_path / "pair")
+    second = train(study, ["alpha_word"], tmp_path / "b")
+    assert_same_outputs(first, second)
+
+
+def test_pair_from_one_dataset(study: Path, tmp_path: Path) -> None:
+    out = train(study, ["alpha_speaker", "alpha_word"], tmp_path / "pair")
+    tables = read_outputs(out)
+    assert set(tables["metrics"]["task"]) == {"alpha_speaker", "alpha_word"}
+    counts = tables["curve"].groupby("task").size()
+    assert counts["alpha_speaker"] == counts["alpha_word"]  # every clip carries both labels
+    efficiency = json.loads((out / "efficiency.json").read_text())
+    assert efficiency["n_train_clips"] == {"alpha_speaker": 40, "alpha_word": 40}
+
+
+def test_pair_from_two_datasets(study: Path, tmp_path: Path) -> None:
+    out = train(study, ["alpha_word", "beta_scene"], tmp_path / "pair")
+    tables = read_outputs(out)
+    efficiency = json.loads((out / "efficiency.json").read_text())
+    assert efficiency["n_train_clips"] == {"alpha_word": 40, "beta_scene": 32}
+    assert len(tables["metrics"]) == 2 * N_FOLDS * 2
+    steps = tables["curve"]["step"].max()
+    assert steps == TRAINING["epochs"] * int(np.ceil(72 / TRAINING["batch_size"]))
+    # mixed batches: nearly every step has a loss for both tasks
+    per_step = tables["curve"].query("fold == 0").groupby("step").size()
+    assert (per_step == 2).mean() > 0.9
+    again = train(study, ["alpha_word", "beta_scene"], tmp_path / "again")
+    assert_same_outputs(out, again)
+
+
+def test_scaler_is_fit_on_the_training_part_only(study: Path, tmp_path: Path) -> None:
+    root = tmp_path / "changed"
+    make_dataset(root, "alpha", 60, {"word": 3, "speaker": 2}, seed=1)
+    features_path = dataset_paths(root, "alpha")["features"]
+    features = np.load(features_path)
+    folds = pd.read_parquet(dataset_paths(root, "alpha")["splits"])["fold"].to_numpy()
+    features[folds == 0] = features[folds == 0] * 5.0 + 7.0  # only the test clips of fold 0
+    write_array(features, features_path)
+    original = read_outputs(train(study, ["alpha_word"], tmp_path / "original"))
+    changed = read_outputs(train(root, ["alpha_word"], tmp_path / "changed_out"))
+    pd.testing.assert_frame_equal(
+        original["curve"].query("fold == 0"), changed["curve"].query("fold == 0")
+    )
+    fold0 = "fold == 0 and metric == 'accuracy'"
+    assert not original["history"].query(fold0).equals(changed["history"].query(fold0))
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_at(fold: int, epoch: int):
+    def callback(end: EpochEnd) -> None:
+        if (end.fold, end.epoch) == (fold, epoch):
+            raise Interrupt
+
+    return callback
+
+
+def test_resume_gives_the_numbers_of_an_uninterrupted_run(study: Path, tmp_path: Path) -> None:
+    tasks = ["alpha_word", "beta_scene"]
+    reference = train(study, tasks, tmp_path / "reference")
+    checkpoints = tmp_path / "checkpoints"
+    out = tmp_path / "resumed"
+    with pytest.raises(Interrupt):
+        train(study, tasks, out, checkpoint_dir=str(checkpoints), on_epoch_end=interrupt_at(1, 2))
+    assert not out.exists()
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["fold0_seed0.pt", "fold1_seed0.pt"]
+    seen: list[tuple[int, int]] = []
+    train(study, tasks, out, checkpoint_dir=str(checkpoints),
+          on_epoch_end=lambda end: seen.append((end.fold, end.epoch)))
+    assert seen == [(1, 3), (1, 4)] + [(2, e) for e in range(1, 5)]  # fold 0 skipped
+    assert_same_outputs(reference, out)
+    assert not checkpoints.exists()
+
+
+def test_checkpoint_of_another_configuration_is_ignored(study: Path, tmp_path: Path) -> None:
+    changed = dict(TRAINING, learning_rate=0.02)
+    reference = train(study, ["alpha_word"], tmp_path / "reference", training=changed)
+    checkpoints = tmp_path / "checkpoints"
+    with pytest.raises(Interrupt):
+        train(study, ["alpha_word"], tmp_path / "old", checkpoint_dir=str(checkpoints),
+              on_epoch_end=interrupt_at(0, 3))
+    seen: list[tuple[int, int]] = []
+    out = train(study, ["alpha_word"], tmp_path / "new", training=changed,
+                checkpoint_dir=str(checkpoints),
+                on_epoch_end=lambda end: seen.append((end.fold, end.epoch)))
+    assert seen[0] == (0, 1)  # trained from scratch
+    assert_same_outputs(reference, out)
+
+
+def test_one_class_task_is_an_error(tmp_path: Path) -> None:
+    make_dataset(tmp_path, "alpha", 30, {"word": 1}, seed=0)
+    with pytest.raises(StudyInputError, match="alpha_word.*'word'.*1 class"):
+        train(tmp_path, ["alpha_word"], tmp_path / "out")
+
+
+def test_missing_label_column_is_an_error(tmp_path: Path) -> None:
+    make_dataset(tmp_path, "alpha", 30, {"word": 3}, seed=0)
+    with pytest.raises(StudyInputError, match="alpha_speaker.*'speaker'"):
+        train(tmp_path, ["alpha_speaker"], tmp_path / "out")
+
+
+def test_quick_scores_agree_with_scikit_learn() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        y_true = rng.integers(0, 5, size=40)
+        y_pred = rng.integers(1, 7, size=40)
+        quick, reference = quick_scores(y_true, y_pred), classification_scores(y_true, y_pred)
+        assert quick == pytest.approx(reference, abs=1e-12)
+
+
+def test_final_metrics_match_the_last_epoch(study: Path, tmp_path: Path) -> None:
+    tables = read_outputs(train(study, ["alpha_word", "beta_scene"], tmp_path / "m"))
+    last = tables["history"].query(f"epoch == {TRAINING['epochs']}").drop(columns="epoch")
+    merged = tables["metrics"].merge(last, on=["task", "fold", "seed", "metric"])
+    assert len(merged) == len(tables["metrics"])
+    np.testing.assert_allclose(merged["value_x"], merged["value_y"], atol=1e-12)
+
+
+def test_resume_after_a_crash_inside_an_epoch(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = train(study, ["alpha_word"], tmp_path / "reference")
+    original_step = train_module.train_step
+    calls = {"n": 0}
+
+    def crashing_step(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 20:  # fold 1, second epoch (3 steps per epoch, 4 epochs per fold)
+            raise Interrupt
+        return original_step(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "train_step", crashing_step)
+    checkpoints = tmp_path / "checkpoints"
+    with pytest.raises(Interrupt):
+        train(study, ["alpha_word"], tmp_path / "resumed", checkpoint_dir=str(checkpoints))
+    monkeypatch.setattr(train_module, "train_step", original_step)
+    out = train(study, ["alpha_word"], tmp_path / "resumed", checkpoint_dir=str(checkpoints))
+    assert_same_outputs(reference, out)
+
+
+def test_clips_without_a_label_are_left_out_of_that_task(tmp_path: Path) -> None:
+    make_dataset(tmp_path, "alpha", 60, {"word": 3, "speaker": 2}, seed=1)
+    manifest_path = dataset_paths(tmp_path, "alpha")["manifest"]
+    manifest = pd.read_parquet(manifest_path)
+    manifest.loc[manifest.index % 4 == 0, "speaker"] = None
+    write_table(manifest, manifest_path)
+    out = train(tmp_path, ["alpha_speaker", "alpha_word"], tmp_path / "pair")
+    efficiency = json.loads((out / "efficiency.json").read_text())
+    assert efficiency["n_train_clips"] == {"alpha_speaker": 30, "alpha_word": 40}
