@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from pathlib import Path
+from types import TracebackType
+
+from analysis.errors import StudyInputError
 
 
 def log_to_file(path: str | Path) -> None:
-    """Route stderr and the root logger to `path` for the rest of this process."""
+    """Route stderr and the root logger to `path` for the rest of this process.
+
+    The traceback of an uncaught error goes to the log too; an error the user caused (a
+    StudyInputError) is also printed to the console, so the message is seen without opening the log.
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    console = sys.stderr
     stream = open(path, "w", buffering=1)  # noqa: SIM115 - lives as long as the job process
     sys.stderr = stream
     logging.basicConfig(
@@ -18,3 +27,10 @@ def log_to_file(path: str | Path) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+
+    def report(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        traceback.print_exception(kind, error, tb, file=stream)
+        if isinstance(error, StudyInputError):
+            print(f"{kind.__name__}: {error}", file=console)
+
+    sys.excepthook = report

@@ -142,7 +142,7 @@ def test_config_typo_names_the_field(tmp_path):
     assert "epoch" in result.stderr + result.stdout
 
 
-def test_missing_label_column_fails_in_indexing_with_its_name(tmp_path):
+def test_missing_label_column_stops_before_any_job(tmp_path):
     tones_dataset(tmp_path / "data" / "tones")
     noise_dataset(tmp_path / "data" / "noise")
     datasets = BASE_CONFIG["datasets"] | {
@@ -150,6 +150,31 @@ def test_missing_label_column_fails_in_indexing_with_its_name(tmp_path):
     }
     result = snakemake(tmp_path, BASE_CONFIG | {"datasets": datasets})
     assert result.returncode != 0
+    assert "datasets.noise.tasks.noise_colour" in result.stderr and "'color'" in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_single_class_task_fails_in_indexing_before_training(tmp_path):
+    tones_dataset(tmp_path / "data" / "tones")
+    noise = noise_dataset(tmp_path / "data" / "noise")
+    manifest = pd.read_csv(noise / "manifest.csv")
+    manifest.assign(source="synthetic").to_csv(noise / "manifest.csv", index=False)
+    datasets = BASE_CONFIG["datasets"] | {
+        "noise": {"reader": "manifest", "path": "data/noise", "tasks": {"noise_source": "source"}}
+    }
+    result = snakemake(tmp_path, BASE_CONFIG | {"datasets": datasets})
+    assert result.returncode != 0
     log = (tmp_path / "logs/index_dataset/noise.log").read_text()
-    assert "color" in log and "noise_colour" in log
+    assert "noise_source" in log and "single class" in log
+    assert "noise_source" in result.stderr  # the message reaches the console too
+    assert not (tmp_path / "results/datasets/noise/manifest.parquet").exists()
+    assert not (tmp_path / "results/models").exists()
+
+
+def test_too_few_clips_per_class_for_the_folds_names_task_and_class(tmp_path):
+    tones_dataset(tmp_path / "data" / "tones")
+    noise_dataset(tmp_path / "data" / "noise", per_class=4)
+    result = snakemake(tmp_path, BASE_CONFIG | {"folds": 5})
+    assert result.returncode != 0
+    assert "noise_colour" in result.stderr and "folds" in result.stderr
     assert not (tmp_path / "results/models").exists()
