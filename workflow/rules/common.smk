@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from analysis.corpora.readers import dataset_config_problems
+from analysis.corpora.tasks import normalise_task
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -27,27 +28,36 @@ EXTRACTOR = config["features"]["extractor"]
 
 
 def _tasks_by_name(datasets):
-    """task name -> {"dataset", "label"}; a task name must be unique across datasets."""
+    """task name -> {"dataset", "label", options}; a task name must be unique across datasets."""
     tasks = {}
     for dataset, spec in datasets.items():
-        for task, label in spec["tasks"].items():
+        for task, value in spec["tasks"].items():
             if task in tasks:
                 raise WorkflowError(
                     f"config: task '{task}' is declared by datasets.{tasks[task]['dataset']}.tasks "
                     f"and datasets.{dataset}.tasks; task names must be unique in the study."
                 )
-            tasks[task] = {"dataset": dataset, "label": label}
+            tasks[task] = normalise_task(dataset, value)
     return tasks
 
 
+def label_columns(dataset):
+    """task -> label column of a dataset's tasks."""
+    return {task: TASKS[task]["label"] for task in DATASETS[dataset]["tasks"]}
+
+
 def _check_datasets(datasets):
-    problems = [p for name, spec in datasets.items() for p in dataset_config_problems(name, spec)]
+    problems = [
+        problem
+        for name, spec in datasets.items()
+        for problem in dataset_config_problems(name, spec | {"tasks": label_columns(name)})
+    ]
     if problems:
         raise WorkflowError("config problems:\n  " + "\n  ".join(problems))
 
 
-_check_datasets(DATASETS)
 TASKS = _tasks_by_name(DATASETS)
+_check_datasets(DATASETS)
 PAIRS = [(a, b) for a, b in combinations(sorted(TASKS), 2)]
 if not PAIRS:
     raise WorkflowError("config: the study needs at least two tasks (datasets.*.tasks) to form a pair.")
@@ -66,7 +76,7 @@ def reader_options(dataset):
 
 def stratify_column(dataset):
     spec = DATASETS[dataset]
-    return spec.get("stratify_by", next(iter(spec["tasks"].values())))
+    return spec.get("stratify_by", next(iter(label_columns(dataset).values())))
 
 
 # Input functions ---------------------------------------------------------------------------------
@@ -147,7 +157,7 @@ def dataset_reader(wildcards):
 
 
 def dataset_tasks(wildcards):
-    return DATASETS[wildcards.dataset]["tasks"]
+    return label_columns(wildcards.dataset)
 
 
 def dataset_folder(wildcards):

@@ -1,0 +1,108 @@
+"""A task of the study: one label column of one dataset, with its type and optional class variants.
+
+Every stage that reads a task's labels (splits, training, task features) goes through
+`task_labels`, so a variant (kept or excluded labels, a cap of clips per label) means the same
+thing everywhere: the clips it drops are unlabelled for that task (`<NA>`), not removed from the
+dataset, so the dataset's other tasks and its folds are unchanged.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from analysis.errors import StudyInputError
+
+TASK_TYPES = ("multiclass", "multilabel", "binary")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What the config says of a task (`datasets.<dataset>.tasks.<name>`)."""
+
+    name: str
+    dataset: str
+    label: str
+    type: str = "multiclass"
+    separator: str = ";"  # multilabel: the separator between the labels of one clip
+    positive: str | None = None  # binary: the positive class (default: the second sorted class)
+    keep: tuple[str, ...] = field(default_factory=tuple)
+    exclude: tuple[str, ...] = field(default_factory=tuple)
+    max_per_label: int | None = None
+
+    @classmethod
+    def from_config(cls, name: str, spec: dict[str, Any]) -> "TaskSpec":
+        """Build from the normalised dict the workflow passes (`dataset`, `label` and options)."""
+        known = set(cls.__dataclass_fields__) - {"name"}
+        unknown = set(spec) - known
+        if unknown:
+            raise StudyInputError(f"task {name!r}: unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
+        if spec.get("type", "multiclass") not in TASK_TYPES:
+            raise StudyInputError(
+                f"datasets.{spec.get('dataset')}.tasks.{name}.type: {spec['type']!r} is not one of {TASK_TYPES}"
+            )
+        values = dict(spec)
+        for key in ("keep", "exclude"):
+            values[key] = tuple(str(v) for v in values.get(key) or ())
+        if values.get("positive") is not None:
+            values["positive"] = str(values["positive"])
+        return cls(name=name, **values)
+
+    @property
+    def field(self) -> str:
+        return f"datasets.{self.dataset}.tasks.{self.name}"
+
+
+def normalise_task(dataset: str, value: str | dict[str, Any]) -> dict[str, Any]:
+    """`{task: column}` shorthand or `{task: {label: column, ...}}` -> the dict TaskSpec reads."""
+    spec = {"label": value} if isinstance(value, str) else dict(value)
+    return {"dataset": dataset, **spec}
+
+
+def _clip_order(clip_ids: pd.Series, task: str) -> pd.Series:
+    """A stable pseudo-random order of clips, the same on every machine, distinct per task."""
+    return clip_ids.map(lambda clip: zlib.crc32(f"{task}/{clip}".encode()))
+
+
+def _split_labels(values: pd.Series, separator: str) -> pd.Series:
+    """'b; a;a' -> 'a;b': the set of labels of each clip, sorted, joined with ';'."""
+    def canonical(value: str) -> str | None:
+        labels = sorted({part.strip() for part in value.split(separator) if part.strip()})
+        return ";".join(labels) or None
+
+    return values.map(canonical, na_action="ignore").astype("string")
+
+
+def task_labels(manifest: pd.DataFrame, spec: TaskSpec) -> pd.Series:
+    """The task's label of every clip of `manifest` (same index), `<NA>` where a clip has none.
+
+    Multilabel values come back as their sorted labels joined with ';'. Variants apply in order:
+    keep, exclude, then the cap per label (the clips kept are chosen by a stable hash of the clip
+    id, so the choice does not depend on the row order or the machine).
+    """
+    if spec.label not in manifest.columns:
+        raise StudyInputError(
+            f"{spec.field}: label column {spec.label!r} is not in the manifest (columns: "
+            f"{sorted(manifest.columns)})."
+        )
+    labels = manifest[spec.label].astype("string").str.strip().replace("", pd.NA)
+    if spec.type == "multilabel":
+        labels = _split_labels(labels, spec.separator)
+    if spec.keep:
+        labels = labels.where(labels.isin(spec.keep))
+    if spec.exclude:
+        labels = labels.where(~labels.isin(spec.exclude))
+    if spec.max_per_label is not None:
+        labels = _cap_per_label(manifest, labels, spec)
+    return labels
+
+
+def _cap_per_label(manifest: pd.DataFrame, labels: pd.Series, spec: TaskSpec) -> pd.Series:
+    order = _clip_order(manifest["clip_id"].astype(str), spec.name)
+    ranked = pd.DataFrame({"label": labels, "order": order}).dropna(subset=["label"])
+    rank = ranked.groupby("label")["order"].rank(method="first")
+    kept = rank[rank <= spec.max_per_label].index
+    return labels.where(labels.index.isin(kept))
