@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from analysis.corpora.readers import dataset_config_problems, index_dataset, list_audio_files
+from analysis.corpora.splits import predefined_folds
 from analysis.errors import StudyInputError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -218,9 +219,38 @@ def test_unreadable_and_empty_files_are_named(manifest_dataset: Path, tmp_path: 
         {"path": ["audio/broken.wav", "audio/empty.wav"], "digit": ["0", "1"], "speaker": ["s0", "s1"]}
     )
     pd.concat([table, extra]).to_csv(manifest_dataset / "manifest.csv", index=False)
-    message = expect_error(tmp_path, "toy", "manifest", manifest_dataset, {"t": "digit"})
-    assert "broken.wav: cannot read" in message
-    assert "empty.wav: the audio file is empty" in message
+    (manifest_dataset / "audio" / "zero.wav").write_bytes(b"")
+    pd.concat([table, extra, pd.DataFrame({"path": ["audio/zero.wav"], "digit": ["1"], "speaker": ["s2"]})]).to_csv(
+        manifest_dataset / "manifest.csv", index=False
+    )
+    message = expect_error(tmp_path, "toy", "manifest", manifest_dataset, {"t": "digit"}, options={"bad_files": "fail"})
+    assert "broken.wav: cannot read" in message and "zero.wav: cannot read" in message
+    assert "empty.wav: the audio file is empty" in message and "bad_files: skip" in message
+    assert not (tmp_path / "never").exists()
+
+    # The default, bad_files: skip, leaves them out and lists them in skipped.csv.
+    out, skipped = tmp_path / "ok" / "manifest.parquet", tmp_path / "ok" / "skipped.csv"
+    index_dataset("toy", "manifest", str(manifest_dataset), {"t": "digit"}, 2, str(out), {}, str(skipped))
+    assert len(pd.read_parquet(out)) == 6
+    report = pd.read_csv(skipped)
+    assert sorted(Path(f).name for f in report["file"]) == ["broken.wav", "empty.wav", "zero.wav"]
+    assert report.set_index(report["file"].map(lambda f: Path(f).name)).loc["empty.wav", "reason"].startswith(
+        "the audio file is empty"
+    )
+    # A dataset with nothing bad still gets its (empty) report.
+    clean = tmp_path / "clean"
+    table.to_csv(manifest_dataset / "clean.csv", index=False)
+    options = {"manifest": "clean.csv"}
+    index_dataset("toy", "manifest", str(manifest_dataset), {"t": "digit"}, 2, str(clean / "m.parquet"), options,
+                  str(clean / "skipped.csv"))
+    assert pd.read_csv(clean / "skipped.csv").empty
+
+
+def test_bad_files_with_too_few_clips_left(manifest_dataset: Path, tmp_path: Path) -> None:
+    """Skipping happens before the class counts, so a class thinned out by bad files is caught."""
+    (manifest_dataset / "audio" / "clip0.wav").write_bytes(b"")
+    message = expect_error(tmp_path, "toy", "manifest", manifest_dataset, {"t": "digit"}, n_folds=3)
+    assert "'0' (2 clips)" in message and "folds = 3" in message
 
 
 def test_unknown_reader_option(manifest_dataset: Path, tmp_path: Path) -> None:
@@ -295,3 +325,124 @@ def test_real_esc10_folders_reader_ogg(tmp_path: Path) -> None:
     # Most ESC-10 clips are 5 s; a few real ones are not (3.6 s to 7.2 s), and the header says so.
     assert manifest["duration_s"].median() == pytest.approx(5.0, abs=0.01)
     assert manifest["duration_s"].between(3.0, 8.0).all()
+
+
+# Annotations: metadata join, derived columns, split lists, headerless tables ------------------------
+
+
+@pytest.fixture
+def speakers_dataset(tmp_path: Path) -> Path:
+    """FSDD-like: recordings/{digit}_{speaker}_{take}.wav, speakers.csv with gender and accent."""
+    root = tmp_path / "spk"
+    for digit in "01":
+        for speaker in ("ann", "bob", "cat", "dan"):
+            for take in range(2):
+                write_audio(root / "recordings" / f"{digit}_{speaker}_{take}.wav", seconds=0.05)
+    pd.DataFrame(
+        {"name": ["ann", "bob", "cat", "dan", "eve"], "gender": ["f", "m", "f", "m", "f"], "accent": ["us", "us", "uk", "uk", "us"]}
+    ).to_csv(root / "speakers.csv", index=False)
+    return root
+
+
+PATTERN = r"recordings/(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<take>\d+)\.wav$"
+
+
+def test_pattern_reader_joins_metadata_on_a_group(speakers_dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.parquet"
+    options = {"pattern": PATTERN, "metadata": {"path": "speakers.csv", "on": "speaker", "key": "name"}, "group": "speaker"}
+    tasks = {"gender": {"label": "gender", "type": "binary", "positive": "f"}, "accent": "accent"}
+    index_dataset("spk", "pattern", str(speakers_dataset), tasks, 2, str(out), options)
+    manifest = pd.read_parquet(out).set_index("clip_id")
+    assert manifest.loc["recordings/1_cat_0.wav", ["gender", "accent", "group"]].tolist() == ["f", "uk", "cat"]
+    assert "name" not in manifest.columns and "take" not in manifest.columns
+
+
+def test_metadata_problems_are_named(speakers_dataset: Path, tmp_path: Path) -> None:
+    tasks = {"t": "digit"}
+    bad_on = {"pattern": PATTERN, "metadata": {"path": "speakers.csv", "on": "person"}}
+    assert "datasets.spk.metadata.on" in expect_error(tmp_path, "spk", "pattern", speakers_dataset, tasks, options=bad_on)
+    bad_key = {"pattern": PATTERN, "metadata": {"path": "speakers.csv", "on": "speaker"}}
+    message = expect_error(tmp_path, "spk", "pattern", speakers_dataset, tasks, options=bad_key)
+    assert "datasets.spk.metadata.key" in message and "'speaker'" in message
+    gone = {"pattern": PATTERN, "metadata": {"path": "nobody.csv", "on": "speaker"}}
+    assert "nobody.csv" in expect_error(tmp_path, "spk", "pattern", speakers_dataset, tasks, options=gone)
+    table = pd.read_csv(speakers_dataset / "speakers.csv")
+    pd.concat([table, table.head(1)]).assign(gender=lambda t: ["x"] + list(t["gender"][1:])).to_csv(
+        speakers_dataset / "twice.csv", index=False
+    )
+    twice = {"pattern": PATTERN, "metadata": {"path": "twice.csv", "on": "speaker", "key": "name"}}
+    assert "several rows" in expect_error(tmp_path, "spk", "pattern", speakers_dataset, tasks, options=twice)
+
+
+def test_derive_split_lists_and_predefined_folds(speakers_dataset: Path, tmp_path: Path) -> None:
+    (speakers_dataset / "test.txt").write_text("recordings/0_ann_0.wav\nrecordings/1_ann_0.wav\nrecordings/0_zed_0.wav\n")
+    (speakers_dataset / "dev.txt").write_text("recordings/0_bob_1.wav\trest of the line\n")
+    options = {
+        "pattern": PATTERN,
+        "derive": {"voice": {"from": "speaker", "values": {"ann": "high", "cat": "high"}, "default": "low"},
+                   "digit": {"values": {"0": "zero", "1": "one"}}},
+        "split_lists": {"test": "test.txt", "dev": "dev.txt"},
+        "folds_from": {"column": "split", "test": ["test"]},
+    }
+    out = tmp_path / "m.parquet"
+    index_dataset("spk", "pattern", str(speakers_dataset), {"d": "digit"}, 5, str(out), options)
+    manifest = pd.read_parquet(out).set_index("clip_id")
+    assert manifest.loc["recordings/1_cat_1.wav", ["digit", "split"]].tolist() == ["one", "train"]
+    assert manifest["split"].value_counts().to_dict() == {"train": 13, "test": 2, "dev": 1}
+    assert (predefined_folds(manifest, options["folds_from"]) == 0).sum() == 2
+    # Two test folds (test, dev); `voice` 'low' (bob, dan) has one clip in them: too few.
+    options["folds_from"] = {"column": "split", "test": ["test", "dev"]}
+    message = expect_error(tmp_path, "spk", "pattern", speakers_dataset, {"v": "voice"}, options=options)
+    assert "datasets.spk.tasks.v" in message and "'low' (1 clips)" in message and "test folds = 2" in message
+
+
+def test_manifest_without_header(tmp_path: Path) -> None:
+    root = tmp_path / "scenes"
+    lines = []
+    for i in range(4):
+        write_audio(root / "audio" / f"a{i}.wav", seconds=0.05)
+        lines.append(f"audio/a{i}.wav|{'park' if i % 2 else 'bus'}|loc{i // 2}")
+    (root / "meta.txt").write_text("\n".join(lines))
+    out = tmp_path / "m.parquet"
+    options = {"manifest": "meta.txt", "sep": "|", "columns": ["path", "scene", "where"], "group": "where"}
+    index_dataset("sc", "manifest", str(root), {"scene": "scene"}, 2, str(out), options)
+    manifest = pd.read_parquet(out)
+    assert manifest["scene"].tolist() == ["bus", "park", "bus", "park"] and manifest["group"].tolist()[-1] == "loc1"
+    assert dataset_config_problems("sc", {"reader": "manifest", "path": str(root), "tasks": {"s": "scene"}, **options}) == []
+
+
+# Task types and variants at indexing ----------------------------------------------------------------
+
+
+def test_task_types_and_variants_are_checked_after_the_variant(manifest_dataset: Path, tmp_path: Path) -> None:
+    table = pd.read_csv(manifest_dataset / "manifest.csv", dtype=str)
+    table["tags"] = ["a;b", "b", "a", "a;c", "b;a", "c"]
+    table["animal"] = ["dog", "cat", "cow", "dog", "cat", "cow"]
+    table.to_csv(manifest_dataset / "manifest.csv", index=False)
+    out = tmp_path / "m.parquet"
+    tasks = {
+        "tags": {"label": "tags", "type": "multilabel"},
+        "is_dog": {"label": "animal", "type": "binary", "positive": "dog"},
+        "pets": {"label": "animal", "keep": ["dog", "cat"]},
+    }
+    index_dataset("toy", "manifest", str(manifest_dataset), tasks, 2, str(out))
+    assert {"tags", "animal"} <= set(pd.read_parquet(out).columns)
+
+    # multilabel: each individual label needs `folds` clips ('c' has 2, not 3)
+    message = expect_error(tmp_path, "toy", "manifest", manifest_dataset, {"tags": tasks["tags"]}, n_folds=3)
+    assert "datasets.toy.tasks.tags" in message and "'c' (2 clips)" in message
+    # binary without positive on three classes
+    message = expect_error(tmp_path, "toy", "manifest", manifest_dataset, {"b": {"label": "animal", "type": "binary"}})
+    assert "datasets.toy.tasks.b" in message and "exactly two classes" in message and "positive" in message
+    message = expect_error(
+        tmp_path, "toy", "manifest", manifest_dataset, {"b": {"label": "animal", "type": "binary", "positive": "fox"}}
+    )
+    assert "'fox' is not one of its values" in message
+    # a variant leaving one class
+    message = expect_error(tmp_path, "toy", "manifest", manifest_dataset, {"k": {"label": "animal", "keep": ["dog"]}})
+    assert "single class after its keep" in message
+    # a cap below the folds
+    message = expect_error(
+        tmp_path, "toy", "manifest", manifest_dataset, {"m": {"label": "animal", "max_per_label": 1}}
+    )
+    assert "max_per_label" in message and "(1 clips)" in message

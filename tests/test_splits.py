@@ -82,3 +82,60 @@ def test_missing_columns(tmp_path: Path) -> None:
     with pytest.raises(StudyInputError, match="3 groups, fewer than folds = 5"):
         make_splits(str(grouped), str(tmp_path / "s.parquet"), 5, "word", 0, group_by="group")
     assert not (tmp_path / "s.parquet").exists()
+
+
+# Predefined splits and task-aware stratification ----------------------------------------------------
+
+
+def test_predefined_folds_every_value_a_fold(tmp_path: Path) -> None:
+    manifest = pd.DataFrame({"clip_id": [f"c{i}" for i in range(6)], "word": ["a", "b"] * 3,
+                             "fold": ["1", "10", "2", "1", "2", "10"]})
+    path = tmp_path / "m.parquet"
+    manifest.to_parquet(path)
+    make_splits(str(path), str(tmp_path / "s.parquet"), 5, "word", 0, group_by="group", folds_from="fold")
+    # numeric order: 1 -> 0, 2 -> 1, 10 -> 2 (not "1" < "10" < "2"); k-fold options are ignored
+    assert pd.read_parquet(tmp_path / "s.parquet")["fold"].tolist() == [0, 2, 1, 0, 1, 2]
+
+
+def test_predefined_test_values_and_never_tested(tmp_path: Path) -> None:
+    manifest = pd.DataFrame({"clip_id": [f"c{i}" for i in range(5)], "word": ["a"] * 5,
+                             "split": ["train", "test", "validation", "test", "train"]})
+    path = tmp_path / "m.parquet"
+    manifest.to_parquet(path)
+    make_splits(str(path), str(tmp_path / "s.parquet"), 5, "word", 0, folds_from={"column": "split", "test": ["test"]})
+    assert pd.read_parquet(tmp_path / "s.parquet")["fold"].tolist() == [-1, 0, -1, 0, -1]
+    with pytest.raises(StudyInputError, match=r"test value\(s\) \['eval'\] do not occur in column 'split'"):
+        make_splits(str(path), str(tmp_path / "x.parquet"), 5, "word", 0, folds_from={"column": "split", "test": ["eval"]})
+    with pytest.raises(StudyInputError, match="'fold' does not exist"):
+        make_splits(str(path), str(tmp_path / "x.parquet"), 5, "word", 0, folds_from="fold")
+    with pytest.raises(StudyInputError, match="folds_from"):
+        make_splits(str(path), str(tmp_path / "x.parquet"), 5, "word", 0, folds_from={"col": "split"})
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_stratified_on_the_task_labels_after_its_variant(tmp_path: Path) -> None:
+    # 'rare' has 2 clips but the task excludes it: the folds are stratified on the task's classes,
+    # and its clips (unlabelled for the task) still get folds.
+    labels = ["a"] * 20 + ["b"] * 10 + ["rare"] * 2
+    manifest = write_manifest(tmp_path, labels)
+    out = tmp_path / "s.parquet"
+    with pytest.raises(StudyInputError, match="'rare' \\(2 clips\\)"):
+        make_splits(str(manifest), str(out), 5, "word", 0)
+    task = {"name": "w", "dataset": "d", "label": "word", "exclude": ["rare"]}
+    make_splits(str(manifest), str(out), 5, "word", 0, task=task)
+    table = pd.read_parquet(out)
+    assert (table["fold"] >= 0).all()
+    counts = pd.crosstab(table["fold"], pd.Series(labels, name="word"))
+    assert counts["b"].tolist() == [2] * 5  # too few to stratify alone, the 2 unlabelled clips join 'a'
+    assert (counts["a"] + counts["rare"]).isin([4, 5]).all()
+
+
+def test_multilabel_stratified_on_the_first_label(tmp_path: Path) -> None:
+    labels = ["x;y", "y;x", "y", "x", "z;y"] * 4  # first labels: x (12), y (4), y;z -> y (4)
+    manifest = write_manifest(tmp_path, labels)
+    out = tmp_path / "s.parquet"
+    task = {"name": "t", "dataset": "d", "label": "word", "type": "multilabel"}
+    make_splits(str(manifest), str(out), 4, "word", 0, task=task)
+    first = pd.Series([sorted(v.split(";"))[0] for v in labels], name="first")
+    counts = pd.crosstab(pd.read_parquet(out)["fold"], first)
+    assert counts["x"].tolist() == [3] * 4 and counts["y"].tolist() == [2] * 4

@@ -19,7 +19,7 @@ from analysis.errors import StudyInputError
 logger = logging.getLogger(__name__)
 
 #: File extensions the folder and pattern readers pick up by default (lower case, with the dot).
-AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3")
+AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".au", ".mp3")
 
 #: librosa resampler used whenever a file's rate differs from the study's rate.
 RESAMPLE_TYPE = "soxr_hq"

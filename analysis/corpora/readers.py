@@ -23,9 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from analysis.corpora.annotations import apply_split_lists, derive_columns, join_metadata, read_text_table
 from analysis.corpora.audio import AUDIO_EXTENSIONS, AudioInfo, probe_audio
+from analysis.corpora.presets import preset_names, resolve_dataset
+from analysis.corpora.splits import parse_folds_from, predefined_folds
+from analysis.corpora.tasks import TaskSpec, individual_labels, normalise_task, task_labels
 from analysis.errors import StudyInputError
 from analysis.io import write_table
 
@@ -37,11 +42,14 @@ GROUP_COLUMN = "group"
 #: Label column the folders reader writes.
 FOLDER_LABEL_COLUMN = "label"
 DEFAULT_MANIFEST = "manifest.csv"
-MANIFEST_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".parquet")
+MANIFEST_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt", ".parquet")
+#: Columns of `results/datasets/{dataset}/skipped.csv`.
+SKIPPED_COLUMNS: tuple[str, ...] = ("file", "reason")
+BAD_FILES_MODES: tuple[str, ...] = ("skip", "fail")
 #: How many offending files or rows a message lists before "... and N more".
 MAX_LISTED = 5
 #: Options every reader accepts.
-COMMON_OPTIONS: frozenset[str] = frozenset({"group"})
+COMMON_OPTIONS: frozenset[str] = frozenset({"group", "metadata", "derive", "split_lists", "folds_from", "bad_files"})
 
 
 Reader = Callable[[Path, str, dict[str, Any]], pd.DataFrame]
@@ -63,57 +71,139 @@ def index_dataset(
     name: str,
     reader: str,
     path: str,
-    tasks: dict[str, str],
+    tasks: dict[str, dict[str, Any] | str],
     n_folds: int,
     out: str,
     options: dict | None = None,
+    skipped_out: str | None = None,
 ) -> None:
-    """Index the dataset folder `path` with `reader` and write the manifest parquet to `out`.
+    """Index the dataset folder `path` with `reader` (or a corpus preset) and write the manifest.
 
-    Nothing is written unless every check passes.
+    `tasks`: task name -> task spec (`docs/contracts.md`, Tasks; a bare label column is accepted).
+    Unreadable or empty audio files are skipped and listed in `skipped_out` (file, reason) when
+    `options["bad_files"]` is `skip` (the default), or stop the run when it is `fail`. Nothing is
+    written unless every check passes.
     """
-    options = dict(options or {})
+    reader, options = resolve_reader(reader, dict(options or {}))
     root = _dataset_root(name, path)
     spec = reader_spec(name, reader)
     options = _reader_options(name, reader, spec, options)
+    bad_files = _bad_files_mode(name, options.get("bad_files", "skip"))
 
+    clips = read_clips(root, name, reader, spec, options)
+    specs = task_specs(name, tasks)
+    _check_task_columns(name, clips, specs)
+    infos, skipped = probe_clips(clips, bad_files)
+    clips = clips[clips["clip_id"].isin(infos)].reset_index(drop=True)
+    if clips.empty:
+        raise StudyInputError(f"datasets.{name}: none of the audio files under {root} can be read (see {skipped_out}).")
+    label_columns = check_tasks(name, clips, specs, n_folds, options.get("folds_from"))
+
+    manifest = _manifest_table(clips, [infos[c] for c in clips["clip_id"]], label_columns)
+    if skipped_out is not None:
+        write_table(skipped, skipped_out)
+    write_table(manifest, out)
+    logger.info(
+        "datasets.%s: indexed %d clips (%.1f s of audio) into %s; %d files skipped",
+        name, len(manifest), manifest["duration_s"].sum(), out, len(skipped),
+    )
+
+
+def resolve_reader(reader: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A preset name -> its base reader and the preset's reader options under the given ones."""
+    resolved = resolve_dataset({"reader": reader, **options})
+    base = resolved.pop("reader")
+    reader_keys = set(options).union(*(spec.options for spec in READERS.values()))
+    return base, {key: value for key, value in resolved.items() if key in reader_keys}
+
+
+def _bad_files_mode(name: str, mode: Any) -> str:
+    if mode not in BAD_FILES_MODES:
+        raise StudyInputError(f"datasets.{name}.bad_files: {mode!r} is not one of {list(BAD_FILES_MODES)}.")
+    return str(mode)
+
+
+def read_clips(root: Path, name: str, reader: str, spec: ReaderSpec, options: dict[str, Any]) -> pd.DataFrame:
+    """Run the reader, then the annotation steps (split lists, metadata join, derived columns)."""
     clips = spec.read(root, name, options)
     if clips.empty:
         raise StudyInputError(f"datasets.{name}: the {reader} reader found no audio clips under {root}.")
     _check_unique_clip_ids(name, clips)
-    clips = _attach_group(name, clips, options.get("group"))
-    label_columns = check_tasks(name, clips, tasks, n_folds)
+    if options.get("split_lists") is not None:
+        clips = apply_split_lists(clips, root, name, options["split_lists"])
+    if options.get("metadata") is not None:
+        clips = join_metadata(clips, root, name, options["metadata"])
+    if options.get("derive") is not None:
+        clips = derive_columns(clips, name, options["derive"])
+    return _attach_group(name, clips, options.get("group"))
 
-    infos = probe_files(clips["path"].tolist())
+
+def task_specs(name: str, tasks: dict[str, dict[str, Any] | str]) -> dict[str, TaskSpec]:
+    """Task name -> TaskSpec of the dataset's tasks (`{task: column}` shorthand accepted)."""
+    if not tasks:
+        raise StudyInputError(f"datasets.{name}.tasks is empty; name at least one task and its label column.")
+    specs = {}
+    for task, value in tasks.items():
+        spec = normalise_task(name, value)
+        spec["dataset"] = name
+        specs[task] = TaskSpec.from_config(task, spec)
+    return specs
+
+
+def probe_clips(clips: pd.DataFrame, bad_files: str) -> tuple[dict[str, AudioInfo], pd.DataFrame]:
+    """clip_id -> header info of the readable clips, and the table (file, reason) of the others.
+
+    With `bad_files == "fail"` any unreadable or empty file raises, all of them listed.
+    """
+    infos: dict[str, AudioInfo] = {}
+    skipped: list[tuple[str, str]] = []
+    for clip_id, path in zip(clips["clip_id"], clips["path"]):
+        try:
+            infos[clip_id] = probe_audio(path)
+        except StudyInputError as error:
+            skipped.append((str(path), str(error).removeprefix(f"{path}: ")))
+    if skipped and bad_files == "fail":
+        shown = "\n  ".join(f"{path}: {reason}" for path, reason in skipped[:MAX_LISTED])
+        more = f"\n  ... and {len(skipped) - MAX_LISTED} more" if len(skipped) > MAX_LISTED else ""
+        raise StudyInputError(
+            f"{len(skipped)} of {len(clips)} audio files cannot be used (bad_files: fail):\n  {shown}{more}\n"
+            "Replace or remove them, or set the dataset's `bad_files: skip` to leave them out."
+        )
+    for path, reason in skipped:
+        logger.warning("skipped %s: %s", path, reason)
+    return infos, pd.DataFrame(skipped, columns=list(SKIPPED_COLUMNS), dtype=str)
+
+
+def _manifest_table(clips: pd.DataFrame, infos: list[AudioInfo], label_columns: list[str]) -> pd.DataFrame:
     manifest = pd.DataFrame(
         {
             "clip_id": clips["clip_id"].astype(str).to_numpy(),
             "path": clips["path"].astype(str).to_numpy(),
-            "duration_s": [info.duration_s for info in infos],
-            "sample_rate": [info.sample_rate for info in infos],
-            "channels": [info.channels for info in infos],
+            "duration_s": np.array([info.duration_s for info in infos], dtype=np.float64),
+            "sample_rate": np.array([info.sample_rate for info in infos], dtype=np.int64),
+            "channels": np.array([info.channels for info in infos], dtype=np.int64),
         }
     )
-    manifest["duration_s"] = manifest["duration_s"].astype("float64")
-    manifest["sample_rate"] = manifest["sample_rate"].astype("int64")
-    manifest["channels"] = manifest["channels"].astype("int64")
     for column in label_columns:
         manifest[column] = clips[column].astype(str).to_numpy()
     if GROUP_COLUMN in clips.columns:
         manifest[GROUP_COLUMN] = clips[GROUP_COLUMN].astype(str).to_numpy()
-    manifest = manifest.sort_values("clip_id", kind="stable").reset_index(drop=True)
-
-    write_table(manifest, out)
-    logger.info(
-        "datasets.%s: indexed %d clips (%.1f s of audio) into %s",
-        name, len(manifest), manifest["duration_s"].sum(), out,
-    )
+    return manifest.sort_values("clip_id", kind="stable").reset_index(drop=True)
 
 
 def dataset_config_problems(name: str, cfg: dict) -> list[str]:
-    """Cheap checks of one `datasets.<name>` entry at workflow parse time (no audio is read)."""
+    """Cheap checks of one `datasets.<name>` entry at workflow parse time (no audio is read).
+
+    A corpus preset is checked as the base reader it stands for, with its options filled in.
+    `tasks` may map a task to its label column or to its spec.
+    """
     problems: list[str] = []
     field = f"datasets.{name}"
+    cfg = resolve_dataset(cfg)
+    cfg["tasks"] = {
+        task: value if isinstance(value, str) else (value or {}).get("label")
+        for task, value in (cfg.get("tasks") or {}).items()
+    }
     reader = cfg.get("reader")
     spec = READERS.get(reader) if isinstance(reader, str) else None
     if reader is None:
@@ -148,6 +238,11 @@ def dataset_config_problems(name: str, cfg: dict) -> list[str]:
             )
 
     tasks = cfg.get("tasks") or {}
+    problems.extend(_option_problems(name, cfg))
+    if cfg.get("metadata") is not None:
+        tasks = {}  # label columns may come from the metadata table: checked when indexing
+    annotated = [*(cfg.get("derive") or {}), *(["split"] if cfg.get("split_lists") else [])]
+    tasks = {task: column for task, column in tasks.items() if column not in annotated}
     if reader == "pattern":
         problems.extend(_pattern_config_problems(name, cfg, tasks))
     elif reader == "folders":
@@ -167,61 +262,98 @@ def reader_spec(name: str, reader: str) -> ReaderSpec:
         ) from None
 
 
-def check_tasks(name: str, clips: pd.DataFrame, tasks: dict[str, str], n_folds: int) -> list[str]:
-    """Check each task's label column; return the label columns to keep, in task order."""
-    if not tasks:
-        raise StudyInputError(f"datasets.{name}.tasks is empty; name at least one task and its label column.")
-    label_columns = [c for c in clips.columns if c not in CONTRACT_COLUMNS and c != GROUP_COLUMN]
+def check_tasks(
+    name: str,
+    clips: pd.DataFrame,
+    tasks: dict[str, TaskSpec],
+    n_folds: int,
+    folds_from: str | dict | None = None,
+) -> list[str]:
+    """Check each task after its variant; return the columns the manifest keeps, in task order.
+
+    Every task needs two classes (exactly two for `binary`) and every class at least `n_folds`
+    clips (each individual label of a `multilabel` task). With a predefined split (`folds_from`)
+    only clips of a test fold count, and `n_folds` is the number of test folds of the split.
+    """
+    _check_task_columns(name, clips, tasks)
+    in_test_folds = pd.Series(True, index=clips.index)
+    split = parse_folds_from(folds_from)
+    if split is not None:
+        folds = predefined_folds(clips, folds_from, f"datasets.{name}.folds_from")
+        in_test_folds = pd.Series(folds >= 0, index=clips.index)
+        n_folds = len(set(folds[folds >= 0].tolist()))
+        if n_folds == 0:
+            raise StudyInputError(f"datasets.{name}.folds_from: no clip is in a test fold; check the split's values.")
     keep: list[str] = []
-    for task, column in tasks.items():
-        if column not in clips.columns or column in CONTRACT_COLUMNS:
+    for task in tasks.values():
+        _check_task(task, clips, n_folds, in_test_folds, split is not None)
+        keep.append(task.label)
+    if split is not None:
+        keep.append(split[0])
+    return list(dict.fromkeys(c for c in keep if c != GROUP_COLUMN))
+
+
+def _check_task_columns(name: str, clips: pd.DataFrame, tasks: dict[str, TaskSpec]) -> None:
+    """Every task's column exists and has a label for every clip (cheap: before reading audio)."""
+    label_columns = [c for c in clips.columns if c not in CONTRACT_COLUMNS and c != GROUP_COLUMN]
+    for task in tasks.values():
+        if task.label not in clips.columns or task.label in CONTRACT_COLUMNS:
             raise StudyInputError(
-                f"datasets.{name}.tasks.{task}: label column {column!r} does not exist; "
+                f"{task.field}: label column {task.label!r} does not exist; "
                 f"the label columns are {label_columns}. Fix the column name in the config."
             )
-        values = clips[column].astype(str)
-        empty = values.str.strip() == ""
+        empty = clips[task.label].astype(str).str.strip() == ""
         if empty.any():
             raise StudyInputError(
-                f"datasets.{name}.tasks.{task}: label column {column!r} is empty for {int(empty.sum())} "
+                f"{task.field}: label column {task.label!r} is empty for {int(empty.sum())} "
                 f"clips ({_listing(clips.loc[empty, 'clip_id'])}); give every clip a label or drop those clips."
             )
-        counts = values.value_counts()
-        if len(counts) < 2:
-            raise StudyInputError(
-                f"datasets.{name}.tasks.{task}: label column {column!r} has a single class "
-                f"({counts.index[0]!r}); a classification task needs at least two classes. "
-                "Drop the task or use another column."
-            )
-        small = counts[counts < n_folds].sort_index()
-        if not small.empty:
-            details = ", ".join(f"{label!r} ({count} clips)" for label, count in small.items())
-            raise StudyInputError(
-                f"datasets.{name}.tasks.{task}: column {column!r} has classes with fewer clips than "
-                f"folds = {n_folds}: {details}. Every fold needs every class: lower `folds` to at most "
-                f"{int(small.min())} or drop those classes from the dataset."
-            )
-        if column not in keep:
-            keep.append(column)
-    return keep
+
+
+def _check_task(task: TaskSpec, clips: pd.DataFrame, n_folds: int, in_test_folds: pd.Series, predefined: bool) -> None:
+    labels = task_labels(clips, task)
+    if task.type == "multilabel":
+        counted = individual_labels(labels[in_test_folds])
+        all_classes = individual_labels(labels).unique()
+    else:
+        counted = labels[in_test_folds].dropna()
+        all_classes = labels.dropna().unique()
+    variant = " after its keep / exclude / max_per_label" if (task.keep or task.exclude or task.max_per_label) else ""
+    if task.type == "binary" and len(all_classes) != 2:
+        hint = (f"positive {task.positive!r} is not one of its values" if task.positive is not None
+                and task.positive not in set(clips[task.label].astype(str).str.strip()) else
+                "set `positive` to one class (every other value becomes the negative class) or use `keep`")
+        raise StudyInputError(
+            f"{task.field}: a binary task needs exactly two classes{variant}, column {task.label!r} gives "
+            f"{len(all_classes)} ({_listing(sorted(all_classes))}); {hint}."
+        )
+    if len(all_classes) < 2:
+        raise StudyInputError(
+            f"{task.field}: label column {task.label!r} has a single class{variant} "
+            f"({_listing(all_classes)!r}); a classification task needs at least two classes. "
+            "Drop the task or use another column."
+        )
+    counts = counted.value_counts().reindex(sorted(all_classes), fill_value=0)
+    small = counts[counts < n_folds].sort_index()
+    if not small.empty:
+        details = ", ".join(f"{label!r} ({count} clips)" for label, count in small.items())
+        if predefined:
+            fewer = f"fewer clips in the predefined test folds than test folds = {n_folds}"
+            fix = "turn the predefined split off (`folds_from: false`) or drop those classes (`exclude`)"
+        else:
+            fewer = f"fewer clips than folds = {n_folds}"
+            fix = f"lower `folds` to at most {max(int(small.min()), 1)} or drop those classes (`exclude`)"
+        raise StudyInputError(
+            f"{task.field}: column {task.label!r} has classes with {fewer}{variant}: {details}. "
+            f"Every fold needs every class: {fix}."
+        )
 
 
 def probe_files(paths: list[str]) -> list[AudioInfo]:
     """Header info of every file; all unreadable or empty files are reported together."""
-    infos = []
-    problems: list[str] = []
-    for path in paths:
-        try:
-            infos.append(probe_audio(path))
-        except StudyInputError as error:
-            problems.append(str(error))
-    if problems:
-        shown = "\n  ".join(problems[:MAX_LISTED])
-        more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
-        raise StudyInputError(
-            f"{len(problems)} of {len(paths)} audio files cannot be used:\n  {shown}{more}"
-        )
-    return infos
+    clips = pd.DataFrame({"clip_id": paths, "path": paths})
+    infos, _ = probe_clips(clips, "fail")
+    return [infos[p] for p in paths]
 
 
 # Readers -------------------------------------------------------------------------------------------
@@ -236,7 +368,7 @@ def read_manifest(root: Path, name: str, options: dict[str, Any]) -> pd.DataFram
             f"{field}: manifest file {table_path} does not exist; create it (a `path` column and one "
             "column per label) or set the file name."
         )
-    table = _read_label_table(table_path, field)
+    table = _read_label_table(table_path, field, options.get("sep"), options.get("columns"))
     if "path" not in table.columns:
         raise StudyInputError(
             f"{table_path}: the manifest has no `path` column (columns: {list(table.columns)}); "
@@ -323,7 +455,7 @@ def read_pattern(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame
 
 
 READERS: dict[str, ReaderSpec] = {
-    "manifest": ReaderSpec(read_manifest, COMMON_OPTIONS | {"manifest"}),
+    "manifest": ReaderSpec(read_manifest, COMMON_OPTIONS | {"manifest", "sep", "columns"}),
     "folders": ReaderSpec(read_folders, COMMON_OPTIONS | {"depth", "extensions"}),
     "pattern": ReaderSpec(read_pattern, COMMON_OPTIONS | {"pattern", "extensions"}, frozenset({"pattern"})),
 }
@@ -448,8 +580,14 @@ def _check_unique_clip_ids(name: str, clips: pd.DataFrame) -> None:
         )
 
 
-def _read_label_table(table_path: Path, field: str) -> pd.DataFrame:
-    """Read a manifest table with every column as str (empty cells as '')."""
+def _read_label_table(
+    table_path: Path, field: str, sep: str | None = None, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """Read a manifest table with every column as str (empty cells as '').
+
+    `.txt` and `.tsv` are tab-separated unless `sep` says otherwise; `columns` names the columns of
+    a table without a header line (e.g. a DCASE `meta.txt`).
+    """
     suffix = table_path.suffix.lower()
     if suffix not in MANIFEST_SUFFIXES:
         raise StudyInputError(
@@ -459,10 +597,9 @@ def _read_label_table(table_path: Path, field: str) -> pd.DataFrame:
         if suffix == ".parquet":
             table = pd.read_parquet(table_path)
             return pd.DataFrame({c: _as_text(table[c]) for c in table.columns}, index=table.index)
-        sep = "\t" if suffix == ".tsv" else ","
-        return pd.read_csv(table_path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as error:
         raise StudyInputError(f"{table_path}: cannot read the manifest table ({error}); fix the file.") from error
+    return read_text_table(table_path, field, sep, columns)
 
 
 def _as_text(column: pd.Series) -> list[str]:
@@ -484,10 +621,28 @@ def _listing(items: Iterable[Any]) -> str:
 
 
 def _known_readers() -> list[str]:
-    return sorted(READERS)
+    """The generic readers, then the corpus presets."""
+    return sorted(READERS) + preset_names()
 
 
 # Parse-time checks per reader ----------------------------------------------------------------------
+
+
+def _option_problems(name: str, cfg: dict) -> list[str]:
+    """Values of the options every reader shares that can be checked without reading files."""
+    problems = []
+    if cfg.get("bad_files", "skip") not in BAD_FILES_MODES:
+        problems.append(f"datasets.{name}.bad_files: {cfg['bad_files']!r} is not one of {list(BAD_FILES_MODES)}.")
+    try:
+        parse_folds_from(cfg.get("folds_from"))
+    except StudyInputError as error:
+        problems.append(f"datasets.{name}.{error}")
+    if cfg.get("folds_from") and cfg.get("group_folds"):
+        problems.append(
+            f"datasets.{name}: group_folds applies to k-fold splits, but folds_from takes the corpus's own "
+            "split; remove one of them (`folds_from: false` for k-fold)."
+        )
+    return problems
 
 
 def _task_column_problems(name: str, tasks: dict[str, str], columns: list[str], where: str) -> list[str]:
@@ -505,9 +660,17 @@ def _pattern_config_problems(name: str, cfg: dict, tasks: dict[str, str]) -> lis
         return [str(error)]
     groups = list(regex.groupindex)
     problems = _task_column_problems(name, tasks, groups, "pattern's named groups")
-    if cfg.get("group") is not None and cfg["group"] not in groups:
+    if _group_to_check(cfg) and cfg["group"] not in groups:
         problems.append(f"datasets.{name}.group: {cfg['group']!r} is not a named group of the pattern ({groups}).")
     return problems
+
+
+def _group_to_check(cfg: dict) -> bool:
+    """A `group` column can be checked at parse time unless an annotation step may provide it."""
+    group = cfg.get("group")
+    return group is not None and cfg.get("metadata") is None and group not in (cfg.get("derive") or {}) and not (
+        cfg.get("split_lists") and group == "split"
+    )
 
 
 def _folders_config_problems(name: str, cfg: dict, tasks: dict[str, str]) -> list[str]:
@@ -532,8 +695,10 @@ def _manifest_config_problems(name: str, cfg: dict, tasks: dict[str, str], root:
             import pyarrow.parquet as pq
 
             columns = list(pq.read_schema(table_path).names)
+        elif cfg.get("columns"):
+            columns = [str(c) for c in cfg["columns"]]
         else:
-            sep = "\t" if suffix == ".tsv" else ","
+            sep = cfg.get("sep") or ("," if suffix == ".csv" else "\t")
             columns = [c.strip() for c in pd.read_csv(table_path, sep=sep, nrows=0, dtype=str).columns]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as error:
         return [f"{table_path}: cannot read the manifest table's header ({error}); fix the file."]
@@ -541,6 +706,6 @@ def _manifest_config_problems(name: str, cfg: dict, tasks: dict[str, str], root:
         return [f"{table_path}: the manifest has no `path` column (columns: {columns}); add one."]
     labels = [c for c in columns if c not in CONTRACT_COLUMNS]
     problems = _task_column_problems(name, tasks, labels, f"columns of {table_path.name}")
-    if cfg.get("group") is not None and cfg["group"] not in labels:
+    if _group_to_check(cfg) and cfg["group"] not in labels:
         problems.append(f"datasets.{name}.group: column {cfg['group']!r} is not in {table_path.name} ({labels}).")
     return problems

@@ -4,6 +4,10 @@ Every stage that reads a task's labels (splits, training, task features) goes th
 `task_labels`, so a variant (kept or excluded labels, a cap of clips per label) means the same
 thing everywhere: the clips it drops are unlabelled for that task (`<NA>`), not removed from the
 dataset, so the dataset's other tasks and its folds are unchanged.
+
+Types: `multiclass` (one label per clip); `multilabel` (a clip's labels joined by `separator`,
+returned sorted and joined with ';'; `keep`/`exclude` act on the individual labels); `binary`
+(exactly two classes; with `positive` set, every other value becomes `not_<positive>`).
 """
 
 from __future__ import annotations
@@ -81,7 +85,8 @@ def task_labels(manifest: pd.DataFrame, spec: TaskSpec) -> pd.Series:
 
     Multilabel values come back as their sorted labels joined with ';'. Variants apply in order:
     keep, exclude, then the cap per label (the clips kept are chosen by a stable hash of the clip
-    id, so the choice does not depend on the row order or the machine).
+    id, so the choice does not depend on the row order or the machine); a binary task's positive
+    mapping comes last.
     """
     if spec.label not in manifest.columns:
         raise StudyInputError(
@@ -90,14 +95,44 @@ def task_labels(manifest: pd.DataFrame, spec: TaskSpec) -> pd.Series:
         )
     labels = manifest[spec.label].astype("string").str.strip().replace("", pd.NA)
     if spec.type == "multilabel":
-        labels = _split_labels(labels, spec.separator)
-    if spec.keep:
-        labels = labels.where(labels.isin(spec.keep))
-    if spec.exclude:
-        labels = labels.where(~labels.isin(spec.exclude))
+        labels = _filter_multilabel(_split_labels(labels, spec.separator), spec)
+    else:
+        if spec.keep:
+            labels = labels.where(labels.isin(spec.keep))
+        if spec.exclude:
+            labels = labels.where(~labels.isin(spec.exclude))
     if spec.max_per_label is not None:
         labels = _cap_per_label(manifest, labels, spec)
+    if spec.type == "binary" and spec.positive is not None:
+        labels = labels.where(labels.isna() | (labels == spec.positive), negative_label(spec.positive))
     return labels
+
+
+def negative_label(positive: str) -> str:
+    """The class a binary task with `positive` gives every other value."""
+    return f"not_{positive}"
+
+
+def individual_labels(labels: pd.Series) -> pd.Series:
+    """Multilabel task labels ('a;b') -> one row per (clip, label), same index repeated."""
+    return labels.dropna().str.split(";").explode()
+
+
+def first_label(labels: pd.Series) -> pd.Series:
+    """The first (sorted) label of each multilabel value: what folds are stratified on."""
+    return labels.str.split(";").str[0].astype("string")
+
+
+def _filter_multilabel(labels: pd.Series, spec: TaskSpec) -> pd.Series:
+    """Apply keep / exclude to each label of a clip; a clip left with no label is unlabelled."""
+    if not spec.keep and not spec.exclude:
+        return labels
+
+    def kept(value: str) -> str | None:
+        parts = [p for p in value.split(";") if (not spec.keep or p in spec.keep) and p not in spec.exclude]
+        return ";".join(parts) or None
+
+    return labels.map(kept, na_action="ignore").astype("string")
 
 
 def _cap_per_label(manifest: pd.DataFrame, labels: pd.Series, spec: TaskSpec) -> pd.Series:

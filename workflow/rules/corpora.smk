@@ -17,11 +17,13 @@ rule demo_corpus:
 
 
 rule index_dataset:
-    """One row per clip: path, duration, sample rate, channels and the label columns."""
+    """One row per clip: path, duration, sample rate, channels and the label columns; the files
+    left out as unreadable or empty (`bad_files: skip`) are listed in skipped.csv."""
     input:
         index_inputs,
     output:
         manifest="results/datasets/{dataset}/manifest.parquet",
+        skipped="results/datasets/{dataset}/skipped.csv",
     params:
         reader=dataset_reader,
         path=dataset_folder,

@@ -1,5 +1,6 @@
 rule make_splits:
-    """The test fold of every clip; every model of the study uses these folds."""
+    """The test fold of every clip (the corpus's own split, or stratified k-fold); every model of the
+    study uses these folds."""
     input:
         manifest="results/datasets/{dataset}/manifest.parquet",
     output:
@@ -8,7 +9,9 @@ rule make_splits:
         folds=config["folds"],
         seed=config["split_seed"],
         stratify_by=split_column,
+        task=split_task,
         group_by=split_groups,
+        folds_from=split_predefined,
     log:
         "logs/make_splits/{dataset}.log",
     threads: 1

@@ -10,4 +10,5 @@ index_dataset(
     n_folds=snakemake.params.folds,
     out=snakemake.output.manifest,
     options=snakemake.params.options,
+    skipped_out=snakemake.output.skipped,
 )

@@ -9,4 +9,6 @@ make_splits(
     stratify_by=snakemake.params.stratify_by,
     seed=snakemake.params.seed,
     group_by=snakemake.params.group_by,
+    folds_from=snakemake.params.folds_from,
+    task=snakemake.params.task,
 )
