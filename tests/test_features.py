@@ -17,6 +17,7 @@ from analysis.errors import StudyInputError
 from analysis.features.extract import extract_features
 from analysis.features.extractors import (
     SUMMARY_STATS,
+    geometry,
     get_extractor,
     logfbank_summary,
     resolve_logfbank,
@@ -81,7 +82,7 @@ def test_load_audio_errors_name_the_file(tmp_path: Path) -> None:
 
 
 def test_summarise_frames_by_hand() -> None:
-    frames = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 8.0]])
+    frames = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 8.0]]).T  # (frames, bands)
     expected = {
         "mean": [2.5, 2.0],
         "std": [np.sqrt(1.25), np.sqrt(12.0)],
@@ -101,7 +102,7 @@ def test_logfbank_summary_matches_hand_computation() -> None:
     rng = np.random.default_rng(0)
     signal = (tone(440, 0.3, sample_rate) + 0.01 * rng.standard_normal(2400)).astype(np.float32)
     params = resolve_logfbank({"n_mels": 8, "win_ms": 32, "hop_ms": 16}, sample_rate)
-    assert (params["win_length"], params["hop_length"], params["n_fft"], params["fmax"]) == (256, 128, 256, 4000.0)
+    assert geometry(params, sample_rate) == (256, 128, 256) and params["fmax"] == 4000.0
 
     # Hand computation: hann frames, |FFT|^2, mel filter bank, natural log, statistics per band.
     window = get_window("hann", 256, fftbins=True)
@@ -126,7 +127,9 @@ def test_logfbank_summary_matches_hand_computation() -> None:
 def test_logfbank_params_resolved_and_checked() -> None:
     params = resolve_logfbank({}, 16000)
     assert params["n_mels"] == 24 and params["fmax"] == 8000.0
-    assert (params["win_length"], params["hop_length"], params["n_fft"]) == (400, 160, 512)
+    assert geometry(params, 16000) == (400, 160, 512)
+    assert resolve_logfbank(params, 16000) == params  # resolving is idempotent (the rule's params)
+    assert resolve_logfbank({"n_mels": 24, "win_ms": 25}, 16000) == params  # explicit defaults: same
     assert resolve_logfbank({"fmax": 20000}, 16000)["fmax"] == 8000.0
     with pytest.raises(StudyInputError, match="unknown parameter.*n_mel"):
         resolve_logfbank({"n_mel": 40}, 16000)
@@ -185,6 +188,9 @@ def test_extract_features_shape_json_and_determinism(small_manifest: Path, tmp_p
     # Row i is clip i of the manifest.
     clip3 = load_audio(str(pd.read_parquet(small_manifest)["path"][3]), 16000)
     np.testing.assert_array_equal(features[3], logfbank_summary(clip3, 16000, info["params"]))
+    clips = np.load(npy.with_name("ds.clips.npy"))
+    assert clips.dtype == np.int64 and clips.tolist() == list(range(12))  # one row per clip: identity
+    assert info["kind"] == "summary" and info["preparation"] is None and info["n_rows"] == 12
 
     again = tmp_path / "again.npy"
     extract(small_manifest, again, {"n_mels": 24})
@@ -219,7 +225,7 @@ def test_extract_features_bad_input(small_manifest: Path, tmp_path: Path) -> Non
     pd.concat([table, pd.DataFrame({"clip_id": ["broken.wav"], "path": [str(broken)]})]).to_parquet(small_manifest)
     with pytest.raises(StudyInputError, match="broken.wav"):
         extract(small_manifest, npy, threads=2)
-    assert not npy.exists()
+    assert not npy.exists() and not npy.with_name("x.clips.npy").exists()
 
 
 def test_extract_features_real_fsdd(tmp_path: Path) -> None:

@@ -1,12 +1,25 @@
+from analysis.features.extract import feature_settings
+
+
+# Resolved extractor params and preparation (defaults filled, values checked before any job): a
+# change reruns exactly the affected jobs, and writing a default out changes nothing.
+FEATURE_SETTINGS = feature_settings(
+    EXTRACTOR, config["features"]["params"], config["features"]["preparation"], config["sample_rate"]
+)
+
+
 rule extract_features:
-    """A fixed-size feature vector per clip, in manifest order, memory-mappable."""
+    """Feature rows per clip (or per window of a clip), in manifest order, memory-mappable."""
+    wildcard_constraints:
+        extractor=EXTRACTOR,
     input:
         manifest="results/datasets/{dataset}/manifest.parquet",
     output:
         features="results/features/{extractor}/{dataset}.npy",
+        clips="results/features/{extractor}/{dataset}.clips.npy",
         description="results/features/{extractor}/{dataset}.json",
     params:
-        params=config["features"]["params"],
+        settings=FEATURE_SETTINGS,
         sample_rate=config["sample_rate"],
     log:
         "logs/extract_features/{extractor}/{dataset}.log",

@@ -7,7 +7,9 @@ extract_features(
     snakemake.output.features,
     snakemake.output.description,
     extractor=snakemake.wildcards.extractor,
-    params=snakemake.params.params,
+    params=snakemake.params.settings["params"],
     sample_rate=snakemake.params.sample_rate,
+    preparation=snakemake.params.settings["preparation"],
+    out_clips=snakemake.output.clips,
     threads=snakemake.threads,
 )
