@@ -74,8 +74,12 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def train(root: Path, task_names: list[str], out: Path, **kwargs) -> Path:
-    tasks = {name: TASKS[name] for name in task_names}
+def train(root: Path, task_names: list[str] | dict[str, dict], out: Path, **kwargs) -> Path:
+    """Train on the tasks named (from TASKS) or given as {task: spec}."""
+    if isinstance(task_names, dict):
+        tasks = task_names
+    else:
+        tasks = {name: TASKS[name] for name in task_names}
     datasets = {spec["dataset"] for spec in tasks.values()}
     paths = {d: dataset_paths(root, d) for d in datasets}
     arguments = dict(model=MODEL, training=TRAINING, progress=False)
@@ -106,15 +110,16 @@ def test_single_task_outputs(study: Path, tmp_path: Path) -> None:
     assert list(tables["metrics"].columns) == ["task", "fold", "seed", "metric", "value"]
     assert list(tables["curve"].columns) == ["task", "fold", "seed", "step", "loss"]
     assert list(tables["history"].columns) == ["task", "fold", "seed", "epoch", "metric", "value"]
-    assert len(tables["metrics"]) == N_FOLDS * 2
+    assert len(tables["metrics"]) == N_FOLDS * 3
     assert len(tables["history"]) == N_FOLDS * TRAINING["epochs"] * 2
     steps_per_epoch = int(np.ceil(40 / TRAINING["batch_size"]))  # 40 training clips per fold
     assert len(tables["curve"]) == N_FOLDS * TRAINING["epochs"] * steps_per_epoch
-    assert set(tables["metrics"]["metric"]) == {"accuracy", "macro_f1"}
+    assert set(tables["metrics"]["metric"]) == {"accuracy", "macro_f1", "roc_auc"}
     efficiency = json.loads((out / "efficiency.json").read_text())
     expected_parameters = (8 * 16 + 16) + 2 * (16 * 16 + 16) + (16 * 3 + 3)
     assert efficiency["n_parameters"] == expected_parameters
     assert efficiency["flops_per_clip"] == 8 * 16 + 2 * 16 * 16 + 16 * 3
+    assert "vs_two_singles" not in efficiency
     assert efficiency["n_train_clips"] == {"alpha_word": 40}
     assert efficiency["latency_ms_per_clip"] > 0
 
@@ -175,7 +180,7 @@ def test_pair_from_two_datasets(study: Path, tmp_path: Path) -> None:
     tables = read_outputs(out)
     efficiency = json.loads((out / "efficiency.json").read_text())
     assert efficiency["n_train_clips"] == {"alpha_word": 40, "beta_scene": 32}
-    assert len(tables["metrics"]) == 2 * N_FOLDS * 2
+    assert len(tables["metrics"]) == 2 * N_FOLDS * 3
     steps = tables["curve"]["step"].max()
     assert steps == TRAINING["epochs"] * int(np.ceil(72 / TRAINING["batch_size"]))
     # mixed batches: nearly every step has a loss for both tasks
@@ -270,8 +275,9 @@ def test_quick_scores_agree_with_scikit_learn() -> None:
 def test_final_metrics_match_the_last_epoch(study: Path, tmp_path: Path) -> None:
     tables = read_outputs(train(study, ["alpha_word", "beta_scene"], tmp_path / "m"))
     last = tables["history"].query(f"epoch == {TRAINING['epochs']}").drop(columns="epoch")
-    merged = tables["metrics"].merge(last, on=["task", "fold", "seed", "metric"])
-    assert len(merged) == len(tables["metrics"])
+    final = tables["metrics"].query("metric in ['accuracy', 'macro_f1']")
+    merged = final.merge(last, on=["task", "fold", "seed", "metric"])
+    assert len(merged) == len(final)
     np.testing.assert_allclose(merged["value_x"], merged["value_y"], atol=1e-12)
 
 
@@ -306,3 +312,124 @@ def test_clips_without_a_label_are_left_out_of_that_task(tmp_path: Path) -> None
     out = train(tmp_path, ["alpha_speaker", "alpha_word"], tmp_path / "pair")
     efficiency = json.loads((out / "efficiency.json").read_text())
     assert efficiency["n_train_clips"] == {"alpha_speaker": 30, "alpha_word": 40}
+
+
+def test_alternating_batches_take_turns_between_tasks(study: Path, tmp_path: Path) -> None:
+    training = dict(TRAINING, batching="alternating")
+    out = train(study, ["alpha_word", "beta_scene"], tmp_path / "alt", training=training)
+    curve = read_outputs(out)["curve"].query("fold == 0")
+    assert (curve.groupby("step").size() == 1).all()  # one task per step
+    steps_per_epoch = int(np.ceil(40 / 16) + np.ceil(32 / 16))
+    assert curve["step"].max() == TRAINING["epochs"] * steps_per_epoch
+    first_epoch = curve.query(f"step <= {steps_per_epoch}")["task"].tolist()
+    assert first_epoch == ["alpha_word", "beta_scene"] * 2 + ["alpha_word"]
+    again = train(study, ["alpha_word", "beta_scene"], tmp_path / "again", training=training)
+    assert_same_outputs(out, again)
+
+
+def test_alternating_sampler_uses_every_labelled_row_once() -> None:
+    from analysis.mtl.batching import make_sampler
+
+    rows = torch.arange(10)
+    labelled = {"a": rows < 6, "b": rows >= 3}
+    sampler = make_sampler("alternating", rows, labelled, 4, torch.Generator().manual_seed(0))
+    batches = sampler.batches()
+    assert [b.tasks for b in batches] == [("a",), ("b",), ("a",), ("b",)]
+    assert sampler.steps_per_epoch() == 4
+    for task, mask in labelled.items():
+        seen = torch.cat([b.rows for b in batches if b.tasks == (task,)])
+        assert sorted(seen.tolist()) == rows[mask].tolist()
+    with pytest.raises(StudyInputError, match="training.batching 'zigzag'"):
+        make_sampler("zigzag", rows, labelled, 4, torch.Generator())
+
+
+def test_early_stopping_scores_the_best_epoch(study: Path, tmp_path: Path) -> None:
+    training = dict(TRAINING, epochs=12, learning_rate=0.05,
+                    early_stopping={"patience": 2, "validation_fraction": 0.2})
+    out = train(study, ["alpha_word"], tmp_path / "early", training=training)
+    tables = read_outputs(out)
+    history = tables["history"]
+    validation = history.query("metric == 'validation_loss'")
+    assert len(validation) == history.query("metric == 'accuracy'").shape[0] > 0
+    best = json.loads((out / "efficiency.json").read_text())["best_epoch"]
+    for fold in range(N_FOLDS):
+        losses = validation.query(f"fold == {fold}").set_index("epoch")["value"]
+        assert best[f"{fold}/0"] == losses.idxmin()
+        assert losses.index.max() <= min(12, losses.idxmin() + 2)
+        at_best = history.query(f"fold == {fold} and epoch == {losses.idxmin()} and "
+                                "metric == 'accuracy'")["value"].item()
+        final = tables["metrics"].query(f"fold == {fold} and metric == 'accuracy'")
+        assert final["value"].item() == pytest.approx(at_best)
+    # 8 of the 40 training clips validate: 32 clips train, 2 steps per epoch
+    epochs_run = validation.query("fold == 0")["epoch"].max()
+    assert tables["curve"].query("fold == 0")["step"].max() == 2 * epochs_run
+
+
+def test_validation_part_is_stratified_seeded_and_disjoint(study: Path) -> None:
+    from analysis.mtl.data import build_fold, load_inputs
+    from analysis.mtl.train import split_validation
+
+    paths = dataset_paths(study, "alpha")
+    datasets, tasks = load_inputs({"alpha_word": TASKS["alpha_word"]},
+                                  {"alpha": str(paths["manifest"])},
+                                  {"alpha": str(paths["features"])},
+                                  {"alpha": str(paths["splits"])})
+    fold = build_fold(datasets, tasks, 0)
+    train_rows, val_rows = split_validation(fold, 0.25, RunSeeds(seed=0, fold=0))
+    assert len(val_rows) == 10 and len(train_rows) == fold.n_rows - 10
+    assert not set(train_rows.tolist()) & set(val_rows.tolist())
+    again = split_validation(fold, 0.25, RunSeeds(seed=0, fold=0))[1]
+    assert torch.equal(val_rows, again)
+    other = split_validation(fold, 0.25, RunSeeds(seed=1, fold=0))[1]
+    assert not torch.equal(val_rows, other)
+    share = pd.Series(fold.train_y[val_rows, 0].numpy()).value_counts(normalize=True)
+    overall = pd.Series(fold.train_y[:, 0].numpy()).value_counts(normalize=True)
+    assert (share - overall).abs().max() < 0.1
+
+
+def test_early_stopping_resumes_to_the_same_numbers(study: Path, tmp_path: Path) -> None:
+    training = dict(TRAINING, epochs=6, early_stopping={"patience": 2})
+    reference = train(study, ["alpha_word"], tmp_path / "reference", training=training)
+    checkpoints = tmp_path / "checkpoints"
+    with pytest.raises(Interrupt):
+        train(study, ["alpha_word"], tmp_path / "resumed", training=training,
+              checkpoint_dir=str(checkpoints), on_epoch_end=interrupt_at(1, 2))
+    out = train(study, ["alpha_word"], tmp_path / "resumed", training=training,
+                checkpoint_dir=str(checkpoints))
+    assert_same_outputs(reference, out)
+
+
+def test_sgd_with_momentum(study: Path, tmp_path: Path) -> None:
+    sgd = dict(TRAINING, optimizer="sgd", momentum=0.9, learning_rate=0.05, epochs=8)
+    tables = read_outputs(train(study, ["alpha_word"], tmp_path / "sgd", training=sgd))
+    assert tables["metrics"].query("metric == 'accuracy'")["value"].mean() > 0.6
+    with pytest.raises(StudyInputError, match="training.momentum"):
+        train(study, ["alpha_word"], tmp_path / "bad", training=dict(sgd, momentum=1.5))
+
+
+def test_bad_early_stopping_is_an_error(study: Path, tmp_path: Path) -> None:
+    with pytest.raises(StudyInputError, match="training.early_stopping"):
+        train(study, ["alpha_word"], tmp_path / "bad",
+              training=dict(TRAINING, early_stopping={"patience": 0}))
+
+
+def test_windowed_rows_are_scored_per_clip(study: Path, tmp_path: Path) -> None:
+    """Two feature rows per clip, mapped by clip_rows: the confusion counts clips, not rows."""
+    root = tmp_path / "windows"
+    make_dataset(root, "alpha", 60, {"word": 3}, seed=1)
+    paths = dataset_paths(root, "alpha")
+    features = np.load(paths["features"])
+    write_array(np.repeat(features, 2, axis=0), paths["features"])
+    clips_path = root / "features" / "alpha.clips.npy"
+    write_array(np.repeat(np.arange(60), 2), clips_path)
+    out = tmp_path / "out"
+    train_study_model(
+        tasks={"alpha_word": TASKS["alpha_word"]},
+        manifests={"alpha": str(paths["manifest"])},
+        features={"alpha": str(paths["features"])},
+        splits={"alpha": str(paths["splits"])},
+        out_dir=str(out), model=MODEL, training=TRAINING, progress=False,
+        clip_rows={"alpha": str(clips_path)},
+    )
+    confusion = pd.read_parquet(out / "confusion.parquet")
+    assert confusion.groupby("fold")["count"].sum().tolist() == [20, 20, 20]

@@ -10,6 +10,8 @@ rule train_single:
         curve="results/models/single/{task}/curve.parquet",
         history="results/models/single/{task}/history.parquet",
         efficiency="results/models/single/{task}/efficiency.json",
+        per_class="results/models/single/{task}/per_class.parquet",
+        confusion="results/models/single/{task}/confusion.parquet",
     params:
         tasks=single_params,
         datasets=single_datasets,
@@ -36,6 +38,8 @@ rule train_pair:
         curve="results/models/pair/{task_a}__{task_b}/curve.parquet",
         history="results/models/pair/{task_a}__{task_b}/history.parquet",
         efficiency="results/models/pair/{task_a}__{task_b}/efficiency.json",
+        per_class="results/models/pair/{task_a}__{task_b}/per_class.parquet",
+        confusion="results/models/pair/{task_a}__{task_b}/confusion.parquet",
     params:
         tasks=pair_params,
         datasets=pair_datasets,

@@ -5,6 +5,9 @@ from analysis.mtl.train import train_study_model
 
 log_to_file(snakemake.log[0])
 datasets = snakemake.params.datasets
+clip_rows = None
+if "clip_rows" in snakemake.input.keys():
+    clip_rows = dict(zip(datasets, snakemake.input.clip_rows))
 train_study_model(
     tasks=snakemake.params.tasks,
     manifests=dict(zip(datasets, snakemake.input.manifests)),
@@ -15,4 +18,5 @@ train_study_model(
     training=snakemake.params.training,
     checkpoint_dir=snakemake.params.checkpoints,
     threads=snakemake.threads,
+    clip_rows=clip_rows,
 )
