@@ -2,6 +2,8 @@
 
 A checkpoint carries a fingerprint of everything the run depends on (tasks, model, training, the
 identity of every input file); one whose fingerprint differs from the current one is ignored.
+A checkpoint is written to a temporary file, flushed to disk and moved into place, so a job killed
+while saving leaves the previous checkpoint whole; such a temporary file is removed by `clear`.
 """
 
 from __future__ import annotations
@@ -57,7 +59,10 @@ class CheckpointStore:
     def save(self, fold: int, seed: int, state: dict[str, Any]) -> None:
         payload = {"fingerprint": self.fingerprint, "fold": fold, "seed": seed, "state": state}
         with atomic_path(self.path(fold, seed)) as tmp:
-            torch.save(payload, tmp)
+            with open(tmp, "wb") as handle:
+                torch.save(payload, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
 
     def load(self, fold: int, seed: int) -> dict[str, Any] | None:
         """The saved state of run (fold, seed), or None if absent, unreadable or stale."""
@@ -77,6 +82,9 @@ class CheckpointStore:
     def clear(self, runs: Iterable[tuple[int, int]]) -> None:
         """Delete the checkpoints of `runs`, and the folder if nothing else is left in it."""
         for fold, seed in runs:
-            self.path(fold, seed).unlink(missing_ok=True)
+            path = self.path(fold, seed)
+            path.unlink(missing_ok=True)
+            for stale in self.directory.glob(f".{path.name}.*"):  # left by a job killed saving
+                stale.unlink(missing_ok=True)
         if self.directory.is_dir() and not any(self.directory.iterdir()):
             self.directory.rmdir()

@@ -1,0 +1,59 @@
+"""Determinism acceptance: the same small study run with one core and with two parallel jobs, in
+two folders, gives identical study tables.
+
+One dataset with two tasks keeps it small: two single-task models and one pair model, which the
+two-core run trains side by side. The two runs are started together to save time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from study_data import tones_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+TABLES = ("runs", "curves", "gains", "task_features")
+
+pytestmark = pytest.mark.workflow
+
+CONFIG = {
+    "sample_rate": 8000,
+    "folds": 2,
+    "gain_metric": "accuracy",
+    "features": {"extractor": "logfbank_summary", "params": {"n_mels": 8}},
+    "model": {"type": "dnn", "hidden": [16, 16, 16], "dropout": 0.1},
+    "training": {"epochs": 3, "batch_size": 8, "seeds": [0, 1]},
+    "analysis": {"repetitions": 2, "cv_folds": 2, "seed": 0},
+    "datasets": {
+        "tones": {"reader": "manifest", "path": "data/tones",
+                  "tasks": {"tones_pitch": "pitch", "tones_level": "level"}},
+    },
+}
+
+
+def start_study(study: Path, cores: int) -> subprocess.Popen:
+    tones_dataset(study / "data" / "tones")
+    config_path = study / "study.yaml"
+    config_path.write_text(yaml.safe_dump(CONFIG))
+    command = [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "--directory", str(study),
+               "--configfile", str(config_path), "--cores", str(cores),
+               "results/study/gains.parquet", "results/study/task_features.parquet"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_one_core_and_two_parallel_jobs_give_identical_tables(tmp_path: Path) -> None:
+    jobs = [start_study(tmp_path / "one", cores=1), start_study(tmp_path / "two", cores=2)]
+    for job in jobs:
+        _, errors = job.communicate(timeout=600)
+        assert job.returncode == 0, errors[-4000:]
+    for name in TABLES:
+        one = pd.read_parquet(tmp_path / "one" / "results" / "study" / f"{name}.parquet")
+        two = pd.read_parquet(tmp_path / "two" / "results" / "study" / f"{name}.parquet")
+        assert len(one) > 0, name
+        pd.testing.assert_frame_equal(one, two, obj=name)
