@@ -22,7 +22,17 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
+        "results/analysis/pair_gains.csv",
+        "results/analysis/gain_categories.csv",
+        "results/analysis/class_gains.csv",
         "results/analysis/correlations.csv",
         "results/analysis/prediction.csv",
+        "results/analysis/regression.csv",
+        "results/analysis/task_features.csv",
         "results/figures/gain_heatmap.png",
+        "results/figures/gain_categories.png",
+        "results/figures/class_gains.png",
         "results/figures/correlations.png",
+        "results/figures/feature_scatter.png",
+        "results/figures/learning_curves.png",
+        "results/figures/prediction.png",

@@ -6,14 +6,25 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from analysis.io import write_table
 from analysis.report.figures import (
     gain_matrix,
+    heatmap_labels,
     plot_correlations,
     plot_gain_heatmap,
     top_correlations,
 )
+from analysis.report.study_figures import (
+    largest_class_changes,
+    plot_class_gains,
+    plot_feature_scatter,
+    plot_gain_categories,
+    plot_learning_curves,
+    plot_prediction,
+)
+from analysis.stats.gain_tests import pair_gain_table
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -33,8 +44,10 @@ def small_gains() -> pd.DataFrame:
 
 def small_correlations(n: int = 30) -> pd.DataFrame:
     rng = np.random.default_rng(1)
+    r = rng.uniform(-0.9, 0.9, n)
     table = pd.DataFrame({"feature": [f"main_f{i}" for i in range(n)], "n": 20,
-                          "pearson_r": rng.uniform(-0.9, 0.9, n), "pearson_p": rng.uniform(0, 1, n),
+                          "pearson_r": r, "pearson_ci_low": r - 0.1, "pearson_ci_high": r + 0.1,
+                          "pearson_p": rng.uniform(0, 1, n),
                           "spearman_rho": 0.0, "spearman_p": 0.5,
                           "q_value": rng.uniform(0, 0.2, n)})
     table.loc[table.index.isin([3, 7]), ["pearson_r", "pearson_p", "q_value"]] = np.nan
@@ -42,18 +55,85 @@ def small_correlations(n: int = 30) -> pd.DataFrame:
 
 
 def test_gain_matrix_is_task_by_task_with_empty_diagonal() -> None:
-    matrix = gain_matrix(small_gains())
+    matrix = gain_matrix(pair_gain_table(small_gains()))
     assert list(matrix.index) == list(matrix.columns) == ["esc", "kws", "spk"]
     assert np.isnan(np.diag(matrix.to_numpy())).all()
     expected = small_gains().query("main == 'kws' and aux == 'spk'")["gain"].mean()
-    assert matrix.loc["kws", "spk"] == expected
+    assert matrix.loc["kws", "spk"] == pytest.approx(expected)
+
+
+def test_heatmap_labels_mark_significant_cells() -> None:
+    means = pd.DataFrame([[np.nan, 0.1234], [-0.05, np.nan]])
+    q_values = pd.DataFrame([[np.nan, 0.01], [0.3, np.nan]])
+    assert heatmap_labels(means, q_values, 0.05).tolist() == [["", "0.123*"], ["-0.050", ""]]
 
 
 def test_plot_gain_heatmap_writes_png(tmp_path) -> None:
-    write_table(small_gains(), tmp_path / "gains.parquet")
+    write_table(pair_gain_table(small_gains()), tmp_path / "pair_gains.csv")
     out = tmp_path / "figures" / "gain_heatmap.png"
-    plot_gain_heatmap(str(tmp_path / "gains.parquet"), str(out), metric="accuracy")
+    plot_gain_heatmap(str(tmp_path / "pair_gains.csv"), str(out), metric="accuracy")
     assert is_png(out)
+
+
+def test_study_figures_write_pngs(tmp_path) -> None:
+    gains = small_gains()
+    write_table(gains, tmp_path / "gains.parquet")
+    write_table(pair_gain_table(gains), tmp_path / "pair_gains.csv")
+    factors = pd.DataFrame({"task": ["esc", "kws", "spk"], "dataset": ["e", "k", "k"],
+                            "domain": ["environment", "speech", "speech"]})
+    write_table(factors, tmp_path / "factors.parquet")
+    pairs = gains[["main", "aux"]].drop_duplicates()
+    rng = np.random.default_rng(2)
+    write_table(pairs.assign(main_f=rng.normal(size=6), aux_g=rng.normal(size=6)),
+                tmp_path / "pf.parquet")
+    correlations = small_correlations(2).assign(feature=["main_f", "aux_g"], q_value=[0.01, 0.5])
+    write_table(correlations, tmp_path / "correlations.csv")
+    steps = np.arange(50)
+    curves = pd.concat([pd.DataFrame({"task": t, "fold": 0, "seed": 0, "step": steps,
+                                      "loss": -0.3 * np.log(0.1 * steps + 1) + 2})
+                        for t in ("esc", "kws")])
+    write_table(curves, tmp_path / "curves.parquet")
+    scores = pd.DataFrame([{"cv": cv, "model": m, "metric": k, "mean": 0.6,
+                            "std": 0.1 if cv == "shuffled_kfold" else np.nan, "n_pairs": 6}
+                           for cv in ("shuffled_kfold", "leave_one_main_out")
+                           for m in ("logistic", "majority") for k in ("accuracy", "f1_gain")])
+    write_table(scores, tmp_path / "prediction.csv")
+    class_gains = pairs.assign(**{"class": "x", "n": 2, "single_f1": 0.5, "pair_f1": 0.6,
+                                  "gain": rng.normal(size=6), "support": 3.0})
+    write_table(class_gains, tmp_path / "class_gains.csv")
+    outputs = {
+        "categories": lambda out: plot_gain_categories(str(tmp_path / "pair_gains.csv"),
+                                                       str(tmp_path / "factors.parquet"), out),
+        "scatter": lambda out: plot_feature_scatter(str(tmp_path / "correlations.csv"),
+                                                    str(tmp_path / "gains.parquet"),
+                                                    str(tmp_path / "pf.parquet"), out),
+        "curves": lambda out: plot_learning_curves(str(tmp_path / "curves.parquet"), out),
+        "prediction": lambda out: plot_prediction(str(tmp_path / "prediction.csv"), out),
+        "classes": lambda out: plot_class_gains(str(tmp_path / "class_gains.csv"), out),
+    }
+    for name, plot in outputs.items():
+        plot(str(tmp_path / f"{name}.png"))
+        assert is_png(tmp_path / f"{name}.png"), name
+
+
+def test_empty_tables_still_give_figures(tmp_path) -> None:
+    write_table(pd.DataFrame(columns=["main", "aux", "class", "n", "single_f1", "pair_f1", "gain",
+                                      "support"]), tmp_path / "class_gains.csv")
+    plot_class_gains(str(tmp_path / "class_gains.csv"), str(tmp_path / "classes.png"))
+    assert is_png(tmp_path / "classes.png")
+    scores = pd.DataFrame({"cv": ["shuffled_kfold"], "model": ["logistic"], "metric": ["accuracy"],
+                           "mean": [np.nan], "std": [np.nan], "n_pairs": [3]})
+    write_table(scores, tmp_path / "prediction.csv")
+    plot_prediction(str(tmp_path / "prediction.csv"), str(tmp_path / "prediction.png"))
+    assert is_png(tmp_path / "prediction.png")
+
+
+def test_largest_class_changes_order_and_labels() -> None:
+    table = pd.DataFrame({"main": ["a", "a", "b"], "aux": ["b", "b", "a"], "class": ["x", "y", "z"],
+                          "gain": [0.1, -0.3, 0.2]})
+    top = largest_class_changes(table, top=2)
+    assert list(top["label"]) == ["a + b: y", "b + a: z"]
+    assert list(top["direction"]) == ["hurt", "helped"]
 
 
 def test_top_correlations_skips_nan_and_keeps_strongest() -> None:

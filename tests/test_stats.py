@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -117,7 +116,8 @@ def tiny_runs() -> pd.DataFrame:
 
 def test_gains_sign_and_pairing() -> None:
     gains = gains_table(tiny_runs(), "accuracy")
-    assert list(gains.columns) == ["main", "aux", "fold", "seed", "single", "pair", "gain"]
+    assert list(gains.columns) == ["main", "aux", "fold", "seed", "single", "pair", "gain",
+                                   "relative_gain"]
     indexed = gains.set_index(["main", "aux", "fold"])
     assert indexed.loc[("a", "b", 0), "single"] == pytest.approx(0.70)
     assert indexed.loc[("a", "b", 0), "pair"] == pytest.approx(0.75)
@@ -222,7 +222,8 @@ def test_correlations_constant_and_nan_features_are_nan_and_last(tmp_path) -> No
     write_correlations(str(tmp_path / "gains.parquet"), str(tmp_path / "pf.parquet"),
                        str(tmp_path / "correlations.csv"))
     table = read_table(tmp_path / "correlations.csv")
-    assert list(table.columns) == ["feature", "n", "pearson_r", "pearson_p", "spearman_rho",
+    assert list(table.columns) == ["feature", "n", "pearson_r", "pearson_ci_low",
+                                   "pearson_ci_high", "pearson_p", "spearman_rho",
                                    "spearman_p", "q_value"]
     assert table["pearson_p"].iloc[:2].is_monotonic_increasing
     assert set(table["feature"].iloc[2:]) == {"f_const", "f_nan"}
@@ -284,8 +285,16 @@ def test_prediction_beats_majority_on_planted_effect(tmp_path, simulated_files) 
     scores_csv, coefficients_csv = tmp_path / "prediction.csv", tmp_path / "coefficients.csv"
     write_prediction(gains_path, pair_features_path, str(scores_csv), str(coefficients_csv),
                      repetitions=20)
-    scores = read_table(scores_csv).set_index(["model", "metric"])
-    assert list(read_table(scores_csv).columns) == ["model", "metric", "mean", "std", "n_pairs"]
+    table = read_table(scores_csv)
+    assert list(table.columns) == ["cv", "model", "metric", "mean", "std", "n_pairs"]
+    assert set(table["cv"]) == {"shuffled_kfold", "leave_one_main_out"}
+    grouped = table[table["cv"] == "leave_one_main_out"].set_index(["model", "metric"])
+    # Held-out main tasks: random main-task features can identify the 7 training tasks, so the
+    # honest score is lower than the shuffled one, but it still beats the majority class.
+    assert (grouped.loc[("logistic", "accuracy"), "mean"]
+            > grouped.loc[("majority", "accuracy"), "mean"])
+    assert grouped["std"].isna().all()
+    scores = table[table["cv"] == "shuffled_kfold"].set_index(["model", "metric"])
     assert scores.loc[("logistic", "accuracy"), "mean"] > 0.8
     assert (scores.loc[("logistic", "accuracy"), "mean"]
             > scores.loc[("majority", "accuracy"), "mean"] + 0.2)
@@ -307,8 +316,8 @@ def test_prediction_is_reproducible(simulated_files) -> None:
     pd.testing.assert_frame_equal(first[1], second[1])
 
 
-def test_prediction_runs_fast_at_study_size() -> None:
-    """42 ordered pairs (7 tasks) x ~60 features x 100 repetitions in a few seconds."""
+def test_prediction_at_study_size() -> None:
+    """42 ordered pairs (7 tasks) x 60 features; its speed is measured by benchmarks/prediction.py."""
     rng = np.random.default_rng(0)
     gains, task_features = simulated_study(rng, n_tasks=7)
     for index in range(15):
@@ -316,9 +325,7 @@ def test_prediction_runs_fast_at_study_size() -> None:
     pair_features = pair_features_table(task_features,
                                         gains[["main", "aux"]].drop_duplicates())
     assert pair_features.shape == (42, 2 + 3 * 20)
-    start = time.perf_counter()
-    scores, coefficients = prediction_tables(gains, pair_features, repetitions=100)
-    assert time.perf_counter() - start < 10
+    scores, coefficients = prediction_tables(gains, pair_features, repetitions=10)
     assert scores["mean"].notna().all() and len(coefficients) == 60
 
 
@@ -341,7 +348,7 @@ def test_degenerate_prediction_gives_nan_rows(caplog, n_pairs, signs, reason) ->
     with caplog.at_level(logging.WARNING):
         scores, coefficients = prediction_tables(gains, features, repetitions=3)
     assert reason in caplog.text
-    assert len(scores) == 4 and scores[["mean", "std"]].isna().all().all()
+    assert len(scores) == 8 and scores[["mean", "std"]].isna().all().all()
     assert set(zip(scores["model"], scores["metric"])) == {
         ("logistic", "accuracy"), ("logistic", "f1_gain"), ("majority", "accuracy"),
         ("majority", "f1_gain")}

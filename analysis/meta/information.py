@@ -1,4 +1,8 @@
-"""Information-theoretic features of a task's label distribution."""
+"""Information-theoretic features of a task's label distribution.
+
+The distribution is over label tokens (see `analysis.meta.dataset.label_tokens`): for a multilabel
+task every label of a clip counts once.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 def label_counts(labels: pd.Series) -> np.ndarray:
-    """Number of clips of each distinct label, in label order."""
+    """Number of tokens of each distinct label, in label order."""
     return labels.value_counts(sort=False).sort_index().to_numpy(dtype=float)
 
 
@@ -32,6 +36,6 @@ def label_kurtosis(counts: np.ndarray) -> float:
     return float(stats.kurtosis(counts, fisher=True))
 
 
-def information_features(labels: pd.Series) -> dict[str, float]:
-    counts = label_counts(labels)
+def information_features(tokens: pd.Series) -> dict[str, float]:
+    counts = label_counts(tokens)
     return {"label_entropy": label_entropy(counts), "label_kurtosis": label_kurtosis(counts)}

@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 METRIC_COLUMNS = ["task", "fold", "seed", "metric", "value"]
 CURVE_COLUMNS = ["task", "fold", "seed", "step", "loss"]
 RUN_COLUMNS = ["task", "partner", "fold", "seed", "metric", "value"]
+PER_CLASS_SCORES = ["precision", "recall", "f1", "support"]
+PER_CLASS_COLUMNS = ["task", "fold", "seed", "class", *PER_CLASS_SCORES]
+STUDY_PER_CLASS_COLUMNS = ["task", "partner", "fold", "seed", "class", *PER_CLASS_SCORES]
 PAIR_SEPARATOR = "__"
 
 
@@ -102,17 +105,52 @@ def collect_curves(single_dirs: dict[str, str]) -> pd.DataFrame:
     return _tidy(curves, ["task", "fold", "seed", "step"], {"step": "int64", "loss": "float64"})
 
 
+def model_per_class(model_dir: str, partners: dict[str, str]) -> pd.DataFrame | None:
+    """A model's per-class scores with each task's partner; None (and a warning) when absent."""
+    if not (Path(model_dir) / "per_class.parquet").exists():
+        logger.warning("%s/per_class.parquet is missing: no per-class scores for this model",
+                       model_dir)
+        return None
+    table = read_model_table(model_dir, "per_class.parquet", PER_CLASS_COLUMNS)
+    _check_tasks(table, set(partners), f"{model_dir}/per_class.parquet")
+    return table.assign(partner=table["task"].astype(str).map(partners))
+
+
+def collect_per_class(single_dirs: dict[str, str], pair_dirs: dict[str, str]) -> pd.DataFrame:
+    """task, partner, fold, seed, class, precision, recall, f1, support of every model."""
+    parts = [model_per_class(path, {task: ""}) for task, path in sorted(single_dirs.items())]
+    for pair, path in sorted(pair_dirs.items()):
+        task_a, task_b = split_pair_name(pair)
+        parts.append(model_per_class(path, {task_a: task_b, task_b: task_a}))
+    parts = [part for part in parts if part is not None]
+    if not parts:
+        return empty_per_class()
+    table = pd.concat(parts, ignore_index=True)[STUDY_PER_CLASS_COLUMNS]
+    types = {"partner": str, "class": str, **{c: "float64" for c in PER_CLASS_SCORES}}
+    return _tidy(table, ["task", "partner", "class", "fold", "seed"], types)
+
+
+def empty_per_class() -> pd.DataFrame:
+    types = [str, str, "int64", "int64", str, "float64", "float64", "float64", "float64"]
+    return pd.DataFrame({column: pd.Series(dtype=dtype)
+                         for column, dtype in zip(STUDY_PER_CLASS_COLUMNS, types)})
+
+
 def collect_study(single_dirs: dict[str, str], pair_dirs: dict[str, str], runs_out: str,
-                  curves_out: str) -> None:
+                  curves_out: str, per_class_out: str | None = None) -> None:
     """Write the study's `runs` table (all models) and `curves` table (single-task models).
 
     `single_dirs` maps a task to `results/models/single/{task}`; `pair_dirs` maps a pair name
     `"a__b"` to `results/models/pair/a__b`. In a pair model the rows of task a get partner b and
-    the rows of task b get partner a; single-task rows get partner `""`.
+    the rows of task b get partner a; single-task rows get partner `""`. `per_class_out` gets the
+    per-class scores of every model (same partners), from each model's `per_class.parquet`.
     """
     runs = collect_runs(single_dirs, pair_dirs)
     curves = collect_curves(single_dirs)
+    per_class = collect_per_class(single_dirs, pair_dirs) if per_class_out else None
     logger.info("collected %d runs of %d single and %d pair models, %d curve points",
                 len(runs), len(single_dirs), len(pair_dirs), len(curves))
     write_table(runs, runs_out)
     write_table(curves, curves_out)
+    if per_class is not None:
+        write_table(per_class, per_class_out)

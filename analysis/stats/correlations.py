@@ -14,8 +14,8 @@ from analysis.io import read_table, write_table
 logger = logging.getLogger(__name__)
 
 PAIR_KEYS = ["main", "aux"]
-CORRELATION_COLUMNS = ["feature", "n", "pearson_r", "pearson_p", "spearman_rho", "spearman_p",
-                       "q_value"]
+CORRELATION_COLUMNS = ["feature", "n", "pearson_r", "pearson_ci_low", "pearson_ci_high",
+                       "pearson_p", "spearman_rho", "spearman_p", "q_value"]
 MIN_POINTS = 3
 
 
@@ -29,17 +29,30 @@ def pair_table(gains: pd.DataFrame, pair_features: pd.DataFrame) -> pd.DataFrame
     return mean_gains(gains).merge(pair_features, on=PAIR_KEYS, how="inner", validate="one_to_one")
 
 
+def fisher_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of a Pearson r by the Fisher z transform; NaN when n <= 3."""
+    if n <= 3 or not np.isfinite(r):
+        return float("nan"), float("nan")
+    z = np.arctanh(np.clip(r, -1 + 1e-12, 1 - 1e-12))
+    half = stats.norm.ppf(0.5 + level / 2) / np.sqrt(n - 3)
+    return float(np.tanh(z - half)), float(np.tanh(z + half))
+
+
 def correlate(x: pd.Series, y: pd.Series) -> dict[str, float]:
-    """Pearson and Spearman correlation over the pairs where both are defined; NaN if degenerate."""
+    """Pearson (with Fisher-z 95 % CI) and Spearman correlation over the pairs where both are
+    defined; NaN if degenerate."""
     valid = x.notna() & y.notna()
     x, y = x[valid].to_numpy(dtype=float), y[valid].to_numpy(dtype=float)
-    result = {"n": int(valid.sum()), "pearson_r": np.nan, "pearson_p": np.nan,
-              "spearman_rho": np.nan, "spearman_p": np.nan}
+    result = {"n": int(valid.sum()), "pearson_r": np.nan, "pearson_ci_low": np.nan,
+              "pearson_ci_high": np.nan, "pearson_p": np.nan, "spearman_rho": np.nan,
+              "spearman_p": np.nan}
     if len(x) < MIN_POINTS or np.ptp(x) == 0 or np.ptp(y) == 0:
         return result
     pearson = stats.pearsonr(x, y)
     spearman = stats.spearmanr(x, y)
-    return {**result, "pearson_r": float(pearson.statistic), "pearson_p": float(pearson.pvalue),
+    low, high = fisher_interval(float(pearson.statistic), len(x))
+    return {**result, "pearson_r": float(pearson.statistic), "pearson_ci_low": low,
+            "pearson_ci_high": high, "pearson_p": float(pearson.pvalue),
             "spearman_rho": float(spearman.statistic), "spearman_p": float(spearman.pvalue)}
 
 
@@ -67,6 +80,6 @@ def correlations_table(gains: pd.DataFrame, pair_features: pd.DataFrame) -> pd.D
 
 
 def write_correlations(gains_path: str, pair_features_path: str, out_csv: str) -> None:
-    """Write `correlations.csv`: feature, n, pearson_r/p, spearman_rho/p and the BH q_value."""
+    """Write `correlations.csv`: feature, n, pearson_r with its CI and p, spearman_rho/p, q_value."""
     table = correlations_table(read_table(gains_path), read_table(pair_features_path))
     write_table(table, out_csv)

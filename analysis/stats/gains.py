@@ -12,7 +12,7 @@ from analysis.io import read_table, write_table
 
 logger = logging.getLogger(__name__)
 
-GAIN_COLUMNS = ["main", "aux", "fold", "seed", "single", "pair", "gain"]
+GAIN_COLUMNS = ["main", "aux", "fold", "seed", "single", "pair", "gain", "relative_gain"]
 RUN_KEYS = ["task", "fold", "seed"]
 
 
@@ -33,7 +33,11 @@ def _unique_runs(table: pd.DataFrame, keys: list[str], what: str) -> pd.DataFram
 
 
 def gains_table(runs: pd.DataFrame, metric: str, source: str = "runs") -> pd.DataFrame:
-    """One row per ordered (main, aux) pair, fold and seed with single, pair and gain scores."""
+    """One row per ordered (main, aux) pair, fold and seed with single, pair and gain scores.
+
+    `gain` is pair minus single score; `relative_gain` is the gain over the single score (NaN when
+    the single score is 0).
+    """
     scored = metric_runs(runs, metric, source)
     singles = _unique_runs(scored[scored["partner"] == ""], RUN_KEYS, "single-task")
     pairs = _unique_runs(scored[scored["partner"] != ""], [*RUN_KEYS, "partner"], "pair")
@@ -44,6 +48,7 @@ def gains_table(runs: pd.DataFrame, metric: str, source: str = "runs") -> pd.Dat
     merged = merged.dropna(subset=["single"])
     gains = merged.rename(columns={"task": "main", "partner": "aux"}).assign(
         gain=lambda table: table["pair"] - table["single"])
+    gains["relative_gain"] = safe_ratio(gains["gain"], gains["single"]).to_numpy()
     return gains[GAIN_COLUMNS].sort_values(["main", "aux", "fold", "seed"]).reset_index(drop=True)
 
 
@@ -56,7 +61,7 @@ def _warn_unmatched(merged: pd.DataFrame) -> None:
 
 
 def write_gains(runs_path: str, metric: str, out: str) -> None:
-    """Write `gains.parquet` (main, aux, fold, seed, single, pair, gain) from `runs.parquet`."""
+    """Write `gains.parquet` (main, aux, fold, seed, single, pair, gain, relative_gain)."""
     gains = gains_table(read_table(runs_path), metric, source=str(runs_path))
     if gains.empty:
         raise StudyInputError(f"{runs_path} gives no gains: no pair run matches a single-task run")

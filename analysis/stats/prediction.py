@@ -1,9 +1,15 @@
 """Predict whether MTL helps (mean gain > 0) from pair features (Bingel & Sogaard 2017).
 
-An L2-regularised logistic regression on min-max scaled pair features is scored by repeated,
-shuffled (stratified when every class has at least `n_splits` pairs) k-fold cross-validation
-against the majority-class baseline on the same folds. Imputation and scaling are fit on the
-training part of each fold only.
+An L2-regularised logistic regression on min-max scaled pair features is scored against the
+majority-class baseline on the same folds, with two cross-validation schemes (column `cv`):
+
+- `shuffled_kfold`: the protocol of Bingel & Sogaard, repeated shuffled k-fold (stratified when
+  every class has at least `n_splits` pairs); mean and std over the repetitions;
+- `leave_one_main_out`: every ordered pair of one main task is held out at a time, so the model never
+  sees the task it predicts for: the honest estimate for a task not yet in the study. One
+  deterministic split: the scores are of the pooled out-of-fold predictions and std is empty.
+
+Imputation and scaling are fit on the training part of each fold only.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import pandas as pd
 from sklearn.dummy import DummyClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
+from sklearn.model_selection import LeaveOneGroupOut, RepeatedKFold, RepeatedStratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from threadpoolctl import threadpool_limits
@@ -28,15 +34,18 @@ logger = logging.getLogger(__name__)
 
 MODELS = ("logistic", "majority")
 METRICS = ("accuracy", "f1_gain")
+CV_SCHEMES = ("shuffled_kfold", "leave_one_main_out")
+SCORE_COLUMNS = ["cv", "model", "metric", "mean", "std", "n_pairs"]
 
 
 @dataclass
 class Design:
-    """Features `x` (pairs x features), target `y` (gain > 0) and the feature names."""
+    """Features `x` (pairs x features), target `y` (gain > 0), feature names, main task per pair."""
 
     x: np.ndarray
     y: np.ndarray
     features: list[str]
+    groups: np.ndarray
 
 
 def prediction_design(gains: pd.DataFrame, pair_features: pd.DataFrame) -> Design:
@@ -48,7 +57,8 @@ def prediction_design(gains: pd.DataFrame, pair_features: pd.DataFrame) -> Desig
     if empty:
         logger.warning("dropping %d all-NaN feature(s) from the prediction: %s", len(empty), empty)
     features = features.drop(columns=empty)
-    return Design(features.to_numpy(), (table["gain"] > 0).to_numpy(), list(features.columns))
+    return Design(features.to_numpy(), (table["gain"] > 0).to_numpy(), list(features.columns),
+                  table["main"].astype(str).to_numpy())
 
 
 def logistic_model(seed: int) -> Pipeline:
@@ -126,10 +136,24 @@ def cross_validate(design: Design, repetitions: int, n_splits: int,
     return pd.DataFrame(rows), np.array(coefficients).reshape(-1, len(design.features))
 
 
+def grouped_cross_validate(design: Design, seed: int) -> pd.DataFrame:
+    """Leave-one-main-task-out scores of the pooled out-of-fold predictions, std empty."""
+    predictions = {model: np.zeros(len(design.y), dtype=bool) for model in MODELS}
+    with threadpool_limits(limits=1):
+        for train, test in LeaveOneGroupOut().split(design.x, design.y, design.groups):
+            logistic, majority, _ = fit_predict_fold(design, train, test, seed)
+            predictions["logistic"][test], predictions["majority"][test] = logistic, majority
+    rows = [{"cv": CV_SCHEMES[1], "model": model, "metric": metric, "mean": value, "std": np.nan,
+             "n_pairs": len(design.y)}
+            for model in MODELS for metric, value in score(design.y, predictions[model]).items()]
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
 def summarise_scores(scores: pd.DataFrame, n_pairs: int) -> pd.DataFrame:
-    """model, metric, mean, std (over repetitions), n_pairs."""
+    """cv, model, metric, mean, std (over repetitions), n_pairs of the shuffled k-fold scores."""
     summary = scores.groupby(["model", "metric"], sort=False)["value"].agg(["mean", "std"])
-    return summary.reset_index().assign(n_pairs=n_pairs)
+    summary = summary.reset_index().assign(cv=CV_SCHEMES[0], n_pairs=n_pairs)
+    return summary[SCORE_COLUMNS]
 
 
 def summarise_coefficients(coefficients: np.ndarray, features: list[str]) -> pd.DataFrame:
@@ -140,9 +164,11 @@ def summarise_coefficients(coefficients: np.ndarray, features: list[str]) -> pd.
                          "std_coefficient": coefficients.std(axis=0)})
 
 
-def nan_scores(n_pairs: int) -> pd.DataFrame:
-    return pd.DataFrame([{"model": model, "metric": metric, "mean": np.nan, "std": np.nan,
-                          "n_pairs": n_pairs} for model in MODELS for metric in METRICS])
+def nan_scores(n_pairs: int, schemes: tuple[str, ...] = CV_SCHEMES) -> pd.DataFrame:
+    return pd.DataFrame([{"cv": cv, "model": model, "metric": metric, "mean": np.nan,
+                          "std": np.nan, "n_pairs": n_pairs}
+                         for cv in schemes for model in MODELS for metric in METRICS],
+                        columns=SCORE_COLUMNS)
 
 
 def nan_coefficients(features: list[str]) -> pd.DataFrame:
@@ -160,14 +186,19 @@ def prediction_tables(gains: pd.DataFrame, pair_features: pd.DataFrame, repetiti
         logger.warning("gain-sign prediction not possible: %s; writing NaN scores", reason)
         return nan_scores(len(design.y)), nan_coefficients(design.features)
     scores, coefficients = cross_validate(design, repetitions, n_splits, seed)
-    return (summarise_scores(scores, len(design.y)),
+    if len(np.unique(design.groups)) < 2:
+        logger.warning("fewer than 2 main tasks: no leave-one-main-out cross-validation")
+        grouped = nan_scores(len(design.y), CV_SCHEMES[1:])
+    else:
+        grouped = grouped_cross_validate(design, seed)
+    return (pd.concat([summarise_scores(scores, len(design.y)), grouped], ignore_index=True),
             summarise_coefficients(coefficients, design.features))
 
 
 def write_prediction(gains_path: str, pair_features_path: str, scores_csv: str,
                      coefficients_csv: str, repetitions: int = 100, n_splits: int = 5,
                      seed: int = 0) -> None:
-    """Write `prediction.csv` (model, metric, mean, std, n_pairs) and `coefficients.csv`."""
+    """Write `prediction.csv` (cv, model, metric, mean, std, n_pairs) and `coefficients.csv`."""
     scores, coefficients = prediction_tables(read_table(gains_path), read_table(pair_features_path),
                                              repetitions, n_splits, seed)
     write_table(scores, scores_csv)

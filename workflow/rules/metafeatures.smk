@@ -1,36 +1,81 @@
-rule collect_runs:
-    """Every final score and every single-task learning curve of the study, as two tidy tables."""
+rule audio_stats:
+    """Per-clip file size, level and SNR estimate of one dataset: only a new dataset reads audio."""
     input:
-        all_model_metrics(),
+        manifest="results/datasets/{dataset}/manifest.parquet",
     output:
-        runs="results/study/runs.parquet",
-        curves="results/study/curves.parquet",
-    params:
-        single=single_dirs(),
-        pairs=pair_dirs(),
+        stats="results/datasets/{dataset}/audio_stats.parquet",
     log:
-        "logs/collect_runs.log",
+        "logs/audio_stats/{dataset}.log",
+    benchmark:
+        "results/benchmarks/audio_stats/{dataset}.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/collect_runs.py"
+        "../scripts/audio_stats.py"
 
 
-rule task_features:
-    """Dataset, information-theoretic and learning-curve features, one row per task."""
-    input:
-        manifests=all_manifests(),
-        curves="results/study/curves.parquet",
-    output:
-        features="results/study/task_features.parquet",
-    params:
-        tasks=TASKS,
-        datasets=sorted(DATASETS),
-    log:
-        "logs/task_features.log",
-    threads: 1
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../scripts/task_features.py"
+if EXTERNAL:
+
+    rule import_results:
+        """A study trained elsewhere: its runs, curves and task features as the study tables."""
+        input:
+            external_inputs(),
+        output:
+            runs="results/study/runs.parquet",
+            curves="results/study/curves.parquet",
+            per_class="results/study/per_class.parquet",
+            features="results/study/task_features.parquet",
+            factors="results/study/task_factors.parquet",
+        params:
+            folder=EXTERNAL,
+            metric=config["gain_metric"],
+        log:
+            "logs/import_results.log",
+        threads: 1
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../scripts/import_results.py"
+
+else:
+
+    rule collect_runs:
+        """Every final score, single-task learning curve and per-class score, as tidy tables."""
+        input:
+            all_model_metrics(),
+        output:
+            runs="results/study/runs.parquet",
+            curves="results/study/curves.parquet",
+            per_class="results/study/per_class.parquet",
+        params:
+            single=single_dirs(),
+            pairs=pair_dirs(),
+        log:
+            "logs/collect_runs.log",
+        threads: 1
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../scripts/collect_runs.py"
+
+    rule task_features:
+        """Dataset, information-theoretic, audio and learning-curve features, one row per task."""
+        input:
+            manifests=all_manifests(),
+            audio_stats=all_audio_stats(),
+            curves="results/study/curves.parquet",
+        output:
+            features="results/study/task_features.parquet",
+            factors="results/study/task_factors.parquet",
+        params:
+            tasks=TASKS,
+            datasets=sorted(DATASETS),
+            factors=dataset_factors(),
+        log:
+            "logs/task_features.log",
+        threads: 1
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../scripts/task_features.py"

@@ -1,6 +1,6 @@
 rule gain_heatmap:
     input:
-        gains="results/study/gains.parquet",
+        pair_gains="results/analysis/pair_gains.csv",
     output:
         report(
             "results/figures/gain_heatmap.png",
@@ -9,6 +9,7 @@ rule gain_heatmap:
         ),
     params:
         metric=config["gain_metric"],
+        alpha=config["analysis"]["alpha"],
     log:
         "logs/gain_heatmap.log",
     threads: 1
@@ -16,6 +17,43 @@ rule gain_heatmap:
         "../envs/analysis.yaml"
     script:
         "../scripts/gain_heatmap.py"
+
+
+rule gain_category_chart:
+    input:
+        pair_gains="results/analysis/pair_gains.csv",
+        factors="results/study/task_factors.parquet",
+    output:
+        report(
+            "results/figures/gain_categories.png",
+            caption="../report/gain_categories.rst",
+            category="Gains",
+        ),
+    log:
+        "logs/gain_category_chart.log",
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/gain_category_chart.py"
+
+
+rule class_gain_chart:
+    input:
+        class_gains="results/analysis/class_gains.csv",
+    output:
+        report(
+            "results/figures/class_gains.png",
+            caption="../report/class_gains.rst",
+            category="Per-class gains",
+        ),
+    log:
+        "logs/class_gain_chart.log",
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/class_gain_chart.py"
 
 
 rule correlation_chart:
@@ -34,3 +72,77 @@ rule correlation_chart:
         "../envs/analysis.yaml"
     script:
         "../scripts/correlation_chart.py"
+
+
+rule feature_scatter:
+    input:
+        correlations="results/analysis/correlations.csv",
+        gains="results/study/gains.parquet",
+        pair_features="results/study/pair_features.parquet",
+    output:
+        report(
+            "results/figures/feature_scatter.png",
+            caption="../report/feature_scatter.rst",
+            category="Correlations",
+        ),
+    log:
+        "logs/feature_scatter.log",
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/feature_scatter.py"
+
+
+rule learning_curve_chart:
+    input:
+        curves="results/study/curves.parquet",
+    output:
+        report(
+            "results/figures/learning_curves.png",
+            caption="../report/learning_curves.rst",
+            category="Task features",
+        ),
+    log:
+        "logs/learning_curve_chart.log",
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/learning_curve_chart.py"
+
+
+rule task_feature_table:
+    input:
+        features="results/study/task_features.parquet",
+    output:
+        report(
+            "results/analysis/task_features.csv",
+            caption="../report/task_features.rst",
+            category="Task features",
+        ),
+    log:
+        "logs/task_feature_table.log",
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/task_feature_table.py"
+
+
+rule prediction_chart:
+    input:
+        scores="results/analysis/prediction.csv",
+    output:
+        report(
+            "results/figures/prediction.png",
+            caption="../report/prediction_chart.rst",
+            category="Prediction",
+        ),
+    log:
+        "logs/prediction_chart.log",
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/prediction_chart.py"

@@ -15,6 +15,66 @@ rule gains:
         "../scripts/gains.py"
 
 
+rule pair_gains:
+    """Per ordered pair: mean gain, 95 % CI, paired t-test, Benjamini-Hochberg q-value, verdict."""
+    input:
+        gains="results/study/gains.parquet",
+    output:
+        pair_gains=report(
+            "results/analysis/pair_gains.csv",
+            caption="../report/pair_gains.rst",
+            category="Gains",
+        ),
+    params:
+        alpha=config["analysis"]["alpha"],
+    log:
+        "logs/pair_gains.log",
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/pair_gains.py"
+
+
+rule gain_categories:
+    """Gains summarised by pair category: same or different dataset and domain, auxiliary task."""
+    input:
+        pair_gains="results/analysis/pair_gains.csv",
+        factors="results/study/task_factors.parquet",
+    output:
+        categories=report(
+            "results/analysis/gain_categories.csv",
+            caption="../report/gain_category_table.rst",
+            category="Gains",
+        ),
+    log:
+        "logs/gain_categories.log",
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/gain_categories.py"
+
+
+rule class_gains:
+    """Change of each class's F1 of the main task, per ordered pair."""
+    input:
+        per_class="results/study/per_class.parquet",
+    output:
+        class_gains=report(
+            "results/analysis/class_gains.csv",
+            caption="../report/class_gain_table.rst",
+            category="Per-class gains",
+        ),
+    log:
+        "logs/class_gains.log",
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/class_gains.py"
+
+
 rule pair_features:
     """main_*, aux_* and main/aux_* features of every ordered pair."""
     input:
@@ -52,7 +112,7 @@ rule correlations:
 
 
 rule prediction:
-    """Logistic regression on the sign of the gain, repeated k-fold CV against the majority class."""
+    """Logistic regression on the sign of the gain: shuffled and leave-one-main-task-out CV."""
     input:
         gains="results/study/gains.parquet",
         pair_features="results/study/pair_features.parquet",
@@ -62,9 +122,15 @@ rule prediction:
             caption="../report/prediction.rst",
             category="Prediction",
         ),
-        coefficients="results/analysis/coefficients.csv",
+        coefficients=report(
+            "results/analysis/coefficients.csv",
+            caption="../report/coefficients.rst",
+            category="Prediction",
+        ),
     params:
-        **config["analysis"],
+        repetitions=config["analysis"]["repetitions"],
+        cv_folds=config["analysis"]["cv_folds"],
+        seed=config["analysis"]["seed"],
     log:
         "logs/prediction.log",
     threads: 1
@@ -72,3 +138,26 @@ rule prediction:
         "../envs/analysis.yaml"
     script:
         "../scripts/prediction.py"
+
+
+rule regression:
+    """Linear regression of the mean gain on a few pair features, coefficients with 95 % CIs."""
+    input:
+        gains="results/study/gains.parquet",
+        pair_features="results/study/pair_features.parquet",
+        correlations="results/analysis/correlations.csv",
+    output:
+        regression=report(
+            "results/analysis/regression.csv",
+            caption="../report/regression.rst",
+            category="Prediction",
+        ),
+    params:
+        selection=config["analysis"]["regression_features"],
+    log:
+        "logs/regression.log",
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/regression.py"

@@ -7,4 +7,5 @@ collect_study(
     snakemake.params.pairs,
     runs_out=snakemake.output.runs,
     curves_out=snakemake.output.curves,
+    per_class_out=snakemake.output.per_class,
 )

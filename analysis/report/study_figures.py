@@ -1,0 +1,164 @@
+"""Report figures of features, learning curves, prediction, pair categories and per-class gains."""
+
+from __future__ import annotations
+
+import logging
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from analysis.io import read_table
+from analysis.meta.learning_curve import fit_log_curve, log_curve, mean_curve
+from analysis.report.figures import Q_THRESHOLD, note, save_figure, top_correlations
+from analysis.stats.correlations import pair_table
+from analysis.stats.gain_tests import pair_categories
+
+logger = logging.getLogger(__name__)
+
+SCATTER_FEATURES = 4
+CLASS_CHANGES = 20
+
+
+def _grid(n_panels: int, columns: int, size: float = 3.2) -> tuple[plt.Figure, np.ndarray]:
+    rows = max(1, int(np.ceil(n_panels / columns)))
+    figure, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows),
+                                squeeze=False)
+    for extra in axes.flat[n_panels:]:
+        extra.set_visible(False)
+    return figure, axes.flat
+
+
+def plot_feature_scatter(correlations_path: str, gains_path: str, pair_features_path: str,
+                         out_png: str, top: int = SCATTER_FEATURES) -> None:
+    """Mean gain of each ordered pair against each of the `top` features most correlated with it."""
+    strongest = top_correlations(read_table(correlations_path), top)
+    table = pair_table(read_table(gains_path), read_table(pair_features_path))
+    figure, panels = _grid(max(len(strongest), 1), min(max(len(strongest), 1), 2), size=3.8)
+    if strongest.empty:
+        note(panels[0], "no feature has a defined correlation")
+    for axes, row in zip(panels, strongest.itertuples()):
+        sns.regplot(data=table, x=row.feature, y="gain", ax=axes, ci=None,
+                    scatter_kws={"s": 18}, line_kws={"color": "tab:red", "linewidth": 1})
+        axes.axhline(0.0, color="black", linewidth=0.6)
+        star = " *" if row.q_value < Q_THRESHOLD else ""
+        axes.set_title(f"{row.feature}\nr = {row.pearson_r:.2f}, q = {row.q_value:.2g}{star}",
+                       fontsize=9)
+        axes.set_ylabel("mean gain of the pair")
+    figure.suptitle("Strongest pair features against the MTL gain (one point per ordered pair)")
+    figure.tight_layout()
+    save_figure(figure, out_png)
+
+
+def plot_learning_curves(curves_path: str, out_png: str) -> None:
+    """Training loss of each task's single-task model (mean over folds and seeds) and its log fit."""
+    curves = read_table(curves_path)
+    tasks = sorted(curves["task"].unique())
+    figure, panels = _grid(max(len(tasks), 1), min(max(len(tasks), 1), 3))
+    if not tasks:
+        note(panels[0], "no learning curve")
+    for axes, task in zip(panels, tasks):
+        curve = mean_curve(curves[curves["task"] == task])
+        axes.plot(curve.index, curve.to_numpy(), color="tab:blue", label="mean loss")
+        fit = fit_log_curve(curve)
+        if np.isfinite(fit["curve_fit_a"]):
+            _plot_fit(axes, curve, fit)
+        axes.set_title(task, fontsize=9)
+        axes.set_xlabel("optimisation step")
+        axes.set_ylabel("training loss")
+        axes.legend(fontsize=7)
+    figure.suptitle("Learning curves of the single-task models")
+    figure.tight_layout()
+    save_figure(figure, out_png)
+
+
+def _plot_fit(axes: plt.Axes, curve: pd.Series, fit: dict[str, float]) -> None:
+    """The fitted a*ln(c*i + 1) + b, with b by least squares given a and c."""
+    steps = curve.index.to_numpy(dtype=float)
+    shape = log_curve(steps, fit["curve_fit_a"], 0.0, fit["curve_fit_c"])
+    offset = float(np.mean(curve.to_numpy() - shape))
+    axes.plot(steps, shape + offset, "--", color="tab:orange",
+              label=f"a={fit['curve_fit_a']:.2g}, c={fit['curve_fit_c']:.2g}")
+
+
+def plot_prediction(prediction_path: str, out_png: str) -> None:
+    """Scores of the gain-sign predictor against the majority baseline, per CV scheme."""
+    scores = read_table(prediction_path).dropna(subset=["mean"])
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    for panel, (metric, label) in zip(axes, [("accuracy", "accuracy"),
+                                             ("f1_gain", "F1 of the gain class")]):
+        table = scores[scores["metric"] == metric]
+        if table.empty:
+            note(panel, "prediction not possible\n(see prediction.csv)")
+            continue
+        sns.barplot(data=table, x="cv", y="mean", hue="model", ax=panel, errorbar=None)
+        _error_bars(panel, table)
+        panel.set_ylim(0, 1.05)
+        panel.set_title(label)
+        panel.set_xlabel("cross-validation")
+        panel.set_ylabel("score (mean over repetitions)")
+    figure.suptitle("Predicting whether a pair gains: logistic regression vs majority class")
+    figure.tight_layout()
+    save_figure(figure, out_png)
+
+
+def _error_bars(axes: plt.Axes, table: pd.DataFrame) -> None:
+    """One standard deviation over repetitions on each bar that has one."""
+    for container, model in zip(axes.containers, table["model"].unique()):
+        rows = table[table["model"] == model].set_index("cv")
+        for bar, cv in zip(container, [t.get_text() for t in axes.get_xticklabels()]):
+            std = rows["std"].get(cv, np.nan)
+            if np.isfinite(std):
+                x = bar.get_x() + bar.get_width() / 2
+                axes.errorbar(x, bar.get_height(), yerr=std, color="black", capsize=3)
+
+
+def plot_gain_categories(pair_gains_path: str, factors_path: str, out_png: str) -> None:
+    """Mean gain of every ordered pair by category: dataset, domain and auxiliary task."""
+    pair_gains = read_table(pair_gains_path)
+    categories = pair_categories(pair_gains[["main", "aux"]], read_table(factors_path)).merge(
+        pair_gains[["main", "aux", "mean_gain"]], on=["main", "aux"])
+    groupings = [g for g in ("dataset", "domain", "aux") if (categories["grouping"] == g).any()]
+    figure, panels = _grid(max(len(groupings), 1), max(len(groupings), 1), size=3.8)
+    if not groupings:
+        note(panels[0], "no pair category")
+    for axes, grouping in zip(panels, groupings):
+        data = categories[categories["grouping"] == grouping]
+        sns.stripplot(data=data, x="mean_gain", y="category", ax=axes, color="0.4", size=4)
+        sns.pointplot(data=data, x="mean_gain", y="category", ax=axes, color="tab:red",
+                      linestyle="none", errorbar=("ci", 95), markers="D")
+        axes.axvline(0.0, color="black", linewidth=0.6)
+        axes.set_title(f"by {'auxiliary task' if grouping == 'aux' else grouping}")
+        axes.set_xlabel("mean gain of the pair")
+        axes.set_ylabel("")
+    figure.suptitle("MTL gain by pair category (points: pairs; diamonds: mean with 95 % CI)")
+    figure.tight_layout()
+    save_figure(figure, out_png)
+
+
+def largest_class_changes(class_gains: pd.DataFrame, top: int = CLASS_CHANGES) -> pd.DataFrame:
+    """The `top` (main, aux, class) rows with the largest |gain|, with a readable label."""
+    defined = class_gains.dropna(subset=["gain"])
+    order = defined["gain"].abs().sort_values(ascending=False, kind="stable").index[:top]
+    rows = defined.loc[order]
+    label = rows["main"] + " + " + rows["aux"] + ": " + rows["class"].astype(str)
+    return rows.assign(label=label.to_numpy(), direction=np.where(rows["gain"] > 0, "helped",
+                                                                  "hurt"))
+
+
+def plot_class_gains(class_gains_path: str, out_png: str, top: int = CLASS_CHANGES) -> None:
+    """The largest changes of a main-task class's F1 brought by an auxiliary task."""
+    table = largest_class_changes(read_table(class_gains_path), top)
+    figure, axes = plt.subplots(figsize=(8, 1.5 + 0.3 * max(len(table), 1)))
+    if table.empty:
+        note(axes, "no per-class scores")
+    else:
+        sns.barplot(data=table, x="gain", y="label", hue="direction", dodge=False, ax=axes,
+                    palette={"helped": "tab:blue", "hurt": "tab:red"}, orient="h")
+        axes.axvline(0.0, color="black", linewidth=0.8)
+    axes.set_title(f"Largest per-class F1 changes of the main task (top {top} by |change|)\n"
+                   "label: main + auxiliary task: class of the main task")
+    axes.set_xlabel("F1 of the class: pair model minus single model (mean over folds, seeds)")
+    axes.set_ylabel("")
+    save_figure(figure, out_png)

@@ -1,0 +1,154 @@
+"""Per-pair gain tests and verdicts, pair categories, per-class gains, regression, per-class collection."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from analysis.errors import StudyInputError
+from analysis.io import read_table, write_table
+from analysis.stats.collect import collect_study
+from analysis.stats.correlations import correlations_table, fisher_interval
+from analysis.stats.gain_tests import category_summary, class_gain_table, pair_gain_table
+from analysis.stats.regression import regression_table
+
+
+def gains_of(pairs: dict[tuple[str, str], list[float]], single: float = 0.5) -> pd.DataFrame:
+    rows = [{"main": m, "aux": a, "fold": i, "seed": 0, "single": single, "pair": single + g,
+             "gain": g, "relative_gain": g / single}
+            for (m, a), values in pairs.items() for i, g in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_pair_tests_match_scipy_bh_and_verdicts() -> None:
+    pairs = {("a", "b"): [0.10, 0.12, 0.09, 0.11, 0.10], ("b", "a"): [-0.10, -0.12, -0.08, -0.11, -0.09],
+             ("a", "c"): [0.05, -0.04, 0.02, -0.03, 0.01], ("c", "a"): [0.02] * 5}
+    table = pair_gain_table(gains_of(pairs)).set_index(["main", "aux"])
+    ab = np.array(pairs[("a", "b")])
+    expected = stats.ttest_1samp(ab, 0.0)
+    assert table.loc[("a", "b"), "p_value"] == pytest.approx(expected.pvalue)
+    low, high = stats.t.interval(0.95, 4, loc=ab.mean(), scale=stats.sem(ab))
+    assert (table.loc[("a", "b"), "ci_low"], table.loc[("a", "b"), "ci_high"]) == pytest.approx((low, high))
+    assert table.loc[("a", "b"), "mean_relative_gain"] == pytest.approx(ab.mean() / 0.5)
+    p_values = table["p_value"].dropna()
+    assert table["q_value"].dropna().tolist() == pytest.approx(
+        list(multipletests(p_values, method="fdr_bh")[1]))
+    assert table["verdict"].to_dict() == {("a", "b"): "gain", ("a", "c"): "no significant change",
+                                          ("b", "a"): "loss", ("c", "a"): "no significant change"}
+    assert np.isnan(table.loc[("c", "a"), "p_value"])  # constant gains: no test
+
+
+def test_categories_by_dataset_domain_and_aux() -> None:
+    pair_gains = pd.DataFrame({"main": ["a", "b", "a", "c"], "aux": ["b", "a", "c", "a"],
+                               "mean_gain": [0.1, 0.3, -0.2, 0.0],
+                               "verdict": ["gain", "gain", "loss", "no significant change"]})
+    factors = pd.DataFrame({"task": ["a", "b", "c"], "dataset": ["d1", "d1", "d2"],
+                            "domain": ["speech", "speech", None]}).astype("string")
+    table = category_summary(pair_gains, factors).set_index(["grouping", "category"])
+    assert table.loc[("dataset", "same dataset"), "mean_gain"] == pytest.approx(0.2)
+    assert table.loc[("dataset", "different datasets"), "n_pairs"] == 2
+    assert table.loc[("dataset", "different datasets"), "n_loss"] == 1
+    assert list(table.loc["domain"].index) == ["same domain"]  # c has no declared domain
+    assert table.loc[("aux", "a"), "n_pairs"] == 2 and table.loc[("aux", "a"), "mean_gain"] == pytest.approx(0.15)
+
+
+def test_categories_need_factors_of_every_task() -> None:
+    pair_gains = pd.DataFrame({"main": ["a"], "aux": ["z"], "mean_gain": [0.1], "verdict": ["gain"]})
+    factors = pd.DataFrame({"task": ["a"], "dataset": ["d"], "domain": ["speech"]})
+    with pytest.raises(StudyInputError, match="'z'"):
+        category_summary(pair_gains, factors)
+
+
+def per_class_rows() -> pd.DataFrame:
+    rows = []
+    for fold in (0, 1):
+        rows += [("a", "", fold, "x", 0.5), ("a", "", fold, "y", 0.8),
+                 ("a", "b", fold, "x", 0.6 + fold / 10), ("a", "b", fold, "y", 0.7)]
+    table = pd.DataFrame(rows, columns=["task", "partner", "fold", "class", "f1"])
+    return table.assign(seed=0, precision=np.nan, recall=np.nan, support=10.0)
+
+
+def test_class_gains_by_hand() -> None:
+    table = class_gain_table(per_class_rows()).set_index("class")
+    assert table.loc["x", "gain"] == pytest.approx(0.15)  # (0.1 + 0.2) / 2
+    assert table.loc["y", "gain"] == pytest.approx(-0.1)
+    assert (table["n"] == 2).all() and (table["main"] == "a").all() and (table["aux"] == "b").all()
+
+
+def write_fake_model(model_dir, tasks: list[str], per_class: bool = True) -> None:
+    metrics = [{"task": t, "fold": 0, "seed": 0, "metric": "accuracy", "value": 0.5} for t in tasks]
+    curve = [{"task": t, "fold": 0, "seed": 0, "step": s, "loss": 1.0} for t in tasks for s in range(3)]
+    write_table(pd.DataFrame(metrics), model_dir / "metrics.parquet")
+    write_table(pd.DataFrame(curve), model_dir / "curve.parquet")
+    if per_class:
+        rows = [{"task": t, "fold": 0, "seed": 0, "class": c, "precision": 0.5, "recall": 0.5,
+                 "f1": 0.5, "support": 4} for t in tasks for c in ("x", "y")]
+        write_table(pd.DataFrame(rows), model_dir / "per_class.parquet")
+
+
+def test_collect_per_class_from_model_dirs(tmp_path, caplog) -> None:
+    write_fake_model(tmp_path / "single" / "a", ["a"])
+    write_fake_model(tmp_path / "single" / "b", ["b"], per_class=False)
+    write_fake_model(tmp_path / "pair" / "a__b", ["a", "b"])
+    collect_study({"a": str(tmp_path / "single/a"), "b": str(tmp_path / "single/b")},
+                  {"a__b": str(tmp_path / "pair/a__b")}, str(tmp_path / "runs.parquet"),
+                  str(tmp_path / "curves.parquet"), str(tmp_path / "per_class.parquet"))
+    table = read_table(tmp_path / "per_class.parquet")
+    assert list(table.columns) == ["task", "partner", "fold", "seed", "class", "precision",
+                                   "recall", "f1", "support"]
+    assert sorted(set(zip(table["task"], table["partner"]))) == [("a", ""), ("a", "b"), ("b", "a")]
+    assert "single/b/per_class.parquet is missing" in caplog.text
+
+
+def test_fisher_interval_by_hand() -> None:
+    low, high = fisher_interval(0.5, 28)  # z = atanh(0.5), se = 1/5
+    assert (low, high) == pytest.approx((np.tanh(np.arctanh(0.5) - 1.959964 / 5),
+                                         np.tanh(np.arctanh(0.5) + 1.959964 / 5)), abs=1e-6)
+    assert all(np.isnan(fisher_interval(0.5, 3)))
+
+
+def regression_inputs(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    tasks = [f"t{i}" for i in range(6)]
+    pairs = pd.DataFrame(list(itertools.permutations(tasks, 2)), columns=["main", "aux"])
+    features = pairs.assign(f_signal=rng.normal(size=len(pairs)), f_copy=0.0,
+                            f_noise=rng.normal(size=len(pairs)))
+    features["f_copy"] = features["f_signal"] * 2 + 1e-3 * rng.normal(size=len(pairs))
+    gains = pairs.assign(fold=0, seed=0, single=0.5,
+                         gain=0.03 * features["f_signal"] + rng.normal(0, 0.005, len(pairs)))
+    return gains.assign(pair=gains["single"] + gains["gain"]), features
+
+
+def test_regression_recovers_a_planted_slope_and_skips_collinear_features() -> None:
+    gains, features = regression_inputs()
+    correlations = correlations_table(gains, features)
+    table = regression_table(gains, features, correlations, selection=2).set_index("term")
+    assert list(table.index)[0] == "Intercept" and len(table) == 3
+    assert "f_noise" in table.index  # f_copy (|r| > 0.9 with the first pick) is skipped
+    signal = "f_signal" if "f_signal" in table.index else "f_copy"
+    sd = features[signal].std(ddof=0)
+    slope = 0.03 * sd * (1 if signal == "f_signal" else 0.5)
+    assert table.loc[signal, "ci_low"] < slope < table.loc[signal, "ci_high"]
+    assert table.loc[signal, "p_value"] < 1e-6 and table["r_squared"].iloc[0] > 0.9
+
+
+def test_regression_fixed_list_and_unknown_feature() -> None:
+    gains, features = regression_inputs()
+    correlations = correlations_table(gains, features)
+    table = regression_table(gains, features, correlations, selection=["f_noise"])
+    assert list(table["term"]) == ["Intercept", "f_noise"] and (table["selection"] == "fixed list").all()
+    with pytest.raises(StudyInputError, match="analysis.regression_features"):
+        regression_table(gains, features, correlations, selection=["f_typo"])
+
+
+def test_regression_with_too_few_pairs_is_nan() -> None:
+    gains, features = regression_inputs()
+    keep = features.index[:4]
+    table = regression_table(gains.loc[keep], features.loc[keep], correlations_table(
+        gains.loc[keep], features.loc[keep]), selection=["f_signal", "f_noise"])
+    assert table["coefficient"].isna().all()
