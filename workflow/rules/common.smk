@@ -6,6 +6,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from analysis.corpora.presets import resolve_dataset
 from analysis.corpora.readers import dataset_config_problems
 from analysis.corpora.tasks import normalise_task
 
@@ -23,7 +24,8 @@ wildcard_constraints:
     corpus=TASK_NAME,
 
 
-DATASETS = config["datasets"]
+EXTERNAL = config.get("external_results")
+DATASETS = config.get("datasets", {})
 EXTRACTOR = config["features"]["extractor"]
 
 
@@ -46,6 +48,11 @@ def label_columns(dataset):
     return {task: TASKS[task]["label"] for task in DATASETS[dataset]["tasks"]}
 
 
+def dataset_config(dataset):
+    """A dataset's config with its corpus preset's keys filled in (`reader` is the base reader)."""
+    return resolve_dataset(DATASETS[dataset])
+
+
 def _check_datasets(datasets):
     problems = [
         problem
@@ -56,11 +63,25 @@ def _check_datasets(datasets):
         raise WorkflowError("config problems:\n  " + "\n  ".join(problems))
 
 
-TASKS = _tasks_by_name(DATASETS)
-_check_datasets(DATASETS)
-PAIRS = [(a, b) for a, b in combinations(sorted(TASKS), 2)]
-if not PAIRS:
-    raise WorkflowError("config: the study needs at least two tasks (datasets.*.tasks) to form a pair.")
+def _check_external(folder):
+    """An external study (no datasets, no training) needs its folder and the two required tables."""
+    for name in ("", "runs.csv", "curves.csv"):
+        if not (Path(folder) / name).exists():
+            raise WorkflowError(
+                f"config external_results: '{Path(folder) / name}' does not exist; give the folder "
+                "holding runs.csv and curves.csv (README.md, 'Studies trained elsewhere')."
+            )
+
+
+if EXTERNAL:
+    TASKS, PAIRS = {}, []
+    _check_external(EXTERNAL)
+else:
+    TASKS = _tasks_by_name(DATASETS)
+    _check_datasets(DATASETS)
+    PAIRS = [(a, b) for a, b in combinations(sorted(TASKS), 2)]
+    if not PAIRS:
+        raise WorkflowError("config: the study needs at least two tasks (datasets.*.tasks) to form a pair.")
 
 
 def dataset_path(dataset):
@@ -68,14 +89,20 @@ def dataset_path(dataset):
     return f"resources/demo/{dataset}" if "demo" in spec else spec["path"]
 
 
+READER_KEYS = (
+    "manifest", "sep", "columns", "pattern", "depth", "group", "extensions",
+    "metadata", "derive", "split_lists", "folds_from", "bad_files",
+)
+
+
 def reader_options(dataset):
-    """The reader-specific keys of a dataset's config, passed to the reader unchanged."""
-    spec = DATASETS[dataset]
-    return {key: spec[key] for key in ("manifest", "pattern", "depth", "group", "extensions") if key in spec}
+    """The reader keys of a dataset's config (preset filled in), passed to the reader unchanged."""
+    spec = dataset_config(dataset)
+    return {key: spec[key] for key in READER_KEYS if key in spec}
 
 
 def stratify_column(dataset):
-    spec = DATASETS[dataset]
+    spec = dataset_config(dataset)
     return spec.get("stratify_by", next(iter(label_columns(dataset).values())))
 
 
@@ -84,7 +111,7 @@ def stratify_column(dataset):
 
 def index_inputs(wildcards):
     """A demo dataset is rendered first; a user's manifest file is tracked so an edit reindexes."""
-    spec = DATASETS[wildcards.dataset]
+    spec = dataset_config(wildcards.dataset)
     if "demo" in spec:
         return [f"resources/demo/{wildcards.dataset}/manifest.csv"]
     if spec["reader"] == "manifest":
@@ -105,6 +132,7 @@ def model_inputs(names):
     return {
         "manifests": [f"results/datasets/{d}/manifest.parquet" for d in datasets],
         "features": [f"results/features/{EXTRACTOR}/{d}.npy" for d in datasets],
+        "clip_rows": [f"results/features/{EXTRACTOR}/{d}.clips.npy" for d in datasets],
         "splits": [f"results/splits/{d}.parquet" for d in datasets],
     }
 
@@ -135,11 +163,31 @@ def pair_dirs():
 
 def all_model_metrics():
     dirs = list(single_dirs().values()) + list(pair_dirs().values())
-    return [f"{d}/{name}" for d in dirs for name in ("metrics.parquet", "curve.parquet")]
+    names = ("metrics.parquet", "curve.parquet", "per_class.parquet")
+    return [f"{d}/{name}" for d in dirs for name in names]
 
 
 def all_manifests():
     return [f"results/datasets/{d}/manifest.parquet" for d in sorted(DATASETS)]
+
+
+def all_audio_stats():
+    return [f"results/datasets/{d}/audio_stats.parquet" for d in sorted(DATASETS)]
+
+
+def dataset_factors():
+    """dataset -> its declared `domain` and `label_type` (the non-numeric factors of its tasks)."""
+    return {
+        dataset: {key: spec[key] for key in ("domain", "label_type") if key in spec}
+        for dataset, spec in sorted(DATASETS.items())
+    }
+
+
+def external_inputs():
+    """The tables of an external study; the optional ones only when they exist."""
+    names = ["runs.csv", "curves.csv", "task_features.csv", "per_class.csv"]
+    paths = [Path(EXTERNAL) / name for name in names]
+    return [str(path) for path in paths[:2]] + [str(path) for path in paths[2:] if path.exists()]
 
 
 # Params functions: each returns only what its job depends on, so that a change reruns exactly the
@@ -153,11 +201,12 @@ def demo_spec(wildcards):
 
 
 def dataset_reader(wildcards):
-    return DATASETS[wildcards.dataset]["reader"]
+    return dataset_config(wildcards.dataset)["reader"]
 
 
 def dataset_tasks(wildcards):
-    return label_columns(wildcards.dataset)
+    """task -> full task spec (docs/contracts.md, Tasks) of the dataset's tasks."""
+    return {task: TASKS[task] for task in DATASETS[wildcards.dataset]["tasks"]}
 
 
 def dataset_folder(wildcards):
@@ -172,8 +221,20 @@ def split_column(wildcards):
     return stratify_column(wildcards.dataset)
 
 
+def split_task(wildcards):
+    """The first task of the dataset whose label is the stratification column, or None."""
+    column = stratify_column(wildcards.dataset)
+    tasks = [task for task in DATASETS[wildcards.dataset]["tasks"] if TASKS[task]["label"] == column]
+    return {"name": tasks[0], **TASKS[tasks[0]]} if tasks else None
+
+
 def split_groups(wildcards):
-    return "group" if DATASETS[wildcards.dataset].get("group_folds", False) else None
+    return "group" if dataset_config(wildcards.dataset).get("group_folds", False) else None
+
+
+def split_predefined(wildcards):
+    """The dataset's `folds_from` (its corpus's own split), or None for k-fold."""
+    return dataset_config(wildcards.dataset).get("folds_from") or None
 
 
 def single_datasets(wildcards):
