@@ -12,7 +12,7 @@ Prints clips per second (median over rounds), the ratio to the bare loop and the
 machine are noisy: read the ratios, run it a few times; when the threads=2 CPU seconds are close to
 the threads=1 ones but the wall time is not halved, other processes held the second core.
 
-    .venv/bin/python benchmarks/extract.py [--clips 600] [--repeats 5] [--fsdd]
+    .venv/bin/python benchmarks/extract.py [--clips 3000] [--repeats 5] [--fsdd]
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def benchmark(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--clips", type=int, default=600, help="number of clips")
+    parser.add_argument("--clips", type=int, default=3000, help="number of clips")
     parser.add_argument("--seconds", type=float, default=1.0, help="length of each generated clip")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved timing rounds")
     parser.add_argument("--fsdd", action="store_true", help=f"use FSDD recordings from {FSDD}")

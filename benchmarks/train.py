@@ -9,12 +9,14 @@ batch size, one task and one thread, times in one process, interleaved over `--r
 - `data path only`: the engine's batches fetched (`FoldData.batch`) without training, to tell the
   data path's share of the engine's time from the optimisation step's;
 - `bare`: a plain loop that indexes preloaded, already scaled tensors with a random permutation;
-- `dataloader`: `torch.utils.data.DataLoader` over a Dataset returning one clip at a time, read
-  from the memory-mapped feature file and scaled per item (shuffled, default collate, no workers):
-  the thesis framework's style, without its opening of one file per clip.
+- `dataloader`: `torch.utils.data.DataLoader` over a Dataset returning one clip at a time, each
+  clip's features read from a file of its own and scaled per item (shuffled, default collate, no
+  workers): the thesis framework's per-item "index mode", with its opening of one file per clip;
+- `dataloader (memmap)`: the same per-item loop reading rows of the one memory-mapped feature file,
+  to separate the per-file cost from the per-item cost.
 
 Prints clips per second (median over rounds) and the engine's ratio to each; goals: >= 0.9x the
-bare loop and >= 1.5x the DataLoader loop. The ratios depend on how much of a step the model takes:
+bare loop and >= 1.5x the per-file DataLoader loop. The ratios depend on how much of a step the model takes:
 the study's default DNN ([128, 256, 512]) is compute-bound, a small one (`--hidden 64 64 64`)
 shows the cost of the data path. Timings on a shared machine are noisy: run it a few times.
 
@@ -140,15 +142,36 @@ class OneClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
+    def clip(self, index: int) -> np.ndarray:
+        return np.array(self.features[self.rows[index]], dtype=np.float32)  # (n_features,)
+
     def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
-        x = np.array(self.features[self.rows[index]], dtype=np.float32)  # (n_features,)
-        return (x - self.scaler.mean) / self.scaler.scale, int(self.labels[index])
+        return (self.clip(index) - self.scaler.mean) / self.scaler.scale, int(self.labels[index])
 
 
-def dataloader_loop(fold: FoldData, batch: int, lr: float, epochs: int):
+class OneFilePerClipDataset(OneClipDataset):
+    """The same items, each clip's features read from a `.npy` file of its own."""
+
+    def __init__(self, folder: Path, path: str, rows: np.ndarray, labels: np.ndarray,
+                 scaler: Scaler) -> None:
+        super().__init__(path, rows, labels, scaler)
+        self.files = [folder / f"{row}.npy" for row in rows]
+        for file, row in zip(self.files, rows):
+            np.save(file, np.asarray(self.features[row], dtype=np.float32))
+
+    def clip(self, index: int) -> np.ndarray:
+        return np.load(self.files[index])
+
+
+def dataloader_loop(fold: FoldData, batch: int, lr: float, epochs: int,
+                    per_file_folder: Path | None = None):
     source = fold.sources[0]
-    dataset = OneClipDataset(source.store.path, source.rows, fold.train_y[:, 0].numpy(),
-                             source.scaler)
+    arguments = (source.store.path, source.rows, fold.train_y[:, 0].numpy(), source.scaler)
+    if per_file_folder is None:
+        dataset = OneClipDataset(*arguments)
+    else:
+        per_file_folder.mkdir()
+        dataset = OneFilePerClipDataset(per_file_folder, *arguments)
 
     def run() -> int:
         model, optimizer = new_model_and_optimizer(fold.n_inputs, lr)
@@ -198,7 +221,9 @@ def main() -> None:
             "engine (memmap)": engine_loop(paths, {**training, "preload_mb": 0}, args.epochs),
             "data path only": data_path_loop(paths, training, args.epochs),
             "bare": bare_loop(x, y, args.batch_size, 0.001, args.epochs),
-            "dataloader": dataloader_loop(fold, args.batch_size, 0.001, args.epochs),
+            "dataloader": dataloader_loop(fold, args.batch_size, 0.001, args.epochs,
+                                          per_file_folder=Path(folder) / "clips"),
+            "dataloader (memmap)": dataloader_loop(fold, args.batch_size, 0.001, args.epochs),
         }
         for run in loops.values():  # warm up
             run()
@@ -210,12 +235,13 @@ def main() -> None:
     print(f"{args.clips} clips x {args.features} features, {len(x)} training clips, batch "
           f"{args.batch_size}, model {MODEL['hidden']}, 1 thread, median of {args.repeats} rounds")
     for name, value in median.items():
-        print(f"  {name:16s} {value:10.0f} clips/s")
+        print(f"  {name:20s} {value:10.0f} clips/s")
     share = median["engine"] / median["data path only"]
     print(f"data path: {100 * share:.1f}% of the engine's time (the rest is the optimisation step)")
     for name in ("engine", "engine (memmap)"):
         print(f"{name}: {median[name] / median['bare']:.2f}x bare loop (goal >= 0.9), "
-              f"{median[name] / median['dataloader']:.2f}x per-item DataLoader (goal >= 1.5)")
+              f"{median[name] / median['dataloader']:.2f}x per-file DataLoader (goal >= 1.5), "
+              f"{median[name] / median['dataloader (memmap)']:.2f}x per-item memmap DataLoader")
 
 
 if __name__ == "__main__":

@@ -73,8 +73,11 @@ class MulticlassTask(_TaskBase):
     def loss(self, logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor | None:
         """logits (batch, n_classes); codes (batch,) with MISSING for unlabelled rows."""
         labelled = codes != MISSING  # (batch,)
-        if not bool(labelled.any()):
+        n_labelled = int(labelled.sum())
+        if n_labelled == 0:
             return None
+        if n_labelled == len(codes):  # the usual case; indexing would copy for nothing
+            return F.cross_entropy(logits, codes)
         return F.cross_entropy(logits[labelled], codes[labelled])
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
