@@ -11,10 +11,9 @@ import pytest
 import torch
 
 from analysis.errors import StudyInputError
-from analysis.io import write_array, write_table
 from analysis.mtl.models import build_model, count_multiply_adds, count_parameters
 from analysis.mtl.seeding import RunSeeds
-from test_mtl import N_FOLDS, dataset_paths, read_outputs, train
+from test_mtl import read_outputs, train, write_model_inputs
 
 FRAMES, BANDS = 8, 6
 CNN = {"type": "cnn", "channels": [4, 8], "dropout": 0.0}
@@ -31,13 +30,7 @@ def make_patches(root: Path, name: str, n_clips: int, labels: dict[str, int], se
         classes = rng.integers(0, n_classes, size=n_clips)
         features[np.arange(n_clips), 2:5, (classes + offset) % BANDS] += 4.0
         manifest[column] = [f"{column}_{c}" for c in classes]
-    manifest = manifest.assign(path="/x", duration_s=1.0, sample_rate=16000, channels=1)
-    paths = dataset_paths(root, name)
-    write_table(manifest, paths["manifest"])
-    write_array(features, paths["features"])
-    folds = pd.DataFrame({"clip_id": manifest["clip_id"], "fold": np.arange(n_clips) % N_FOLDS})
-    write_table(folds, paths["splits"])
-    return root
+    return write_model_inputs(root, name, manifest, features)
 
 
 @pytest.fixture(scope="module")

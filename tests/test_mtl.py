@@ -42,12 +42,17 @@ def make_dataset(root: Path, name: str, n_clips: int, labels: dict[str, int], se
         features[:, 2 * offset] += 3.0 * classes  # learnable from two feature columns
         features[:, 2 * offset + 1] -= 2.0 * classes
         manifest[column] = [f"{column}_{c}" for c in classes]
+    return write_model_inputs(root, name, manifest, features)
+
+
+def write_model_inputs(root: Path, name: str, manifest: pd.DataFrame, features: np.ndarray) -> Path:
+    """Manifest, features and round-robin folds of a dataset, where train_study_model reads them."""
     manifest = manifest.assign(path="/x", duration_s=1.0, sample_rate=16000, channels=1)
     paths = dataset_paths(root, name)
     write_table(manifest, paths["manifest"])
     write_array(features, paths["features"])
-    folds = pd.DataFrame({"clip_id": manifest["clip_id"], "fold": np.arange(n_clips) % N_FOLDS})
-    write_table(folds, paths["splits"])
+    folds = np.arange(len(manifest)) % N_FOLDS
+    write_table(pd.DataFrame({"clip_id": manifest["clip_id"], "fold": folds}), paths["splits"])
     return root
 
 
