@@ -3,7 +3,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# A study's own --configfile replaces the default study entirely (no demo dataset is merged into it);
+# --config KEY=VALUE alone adjusts the default study.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 report: "workflow/report/workflow.rst"
@@ -36,3 +40,4 @@ rule all:
         "results/figures/feature_scatter.png",
         "results/figures/learning_curves.png",
         "results/figures/prediction.png",
+        tensorboard_targets(),

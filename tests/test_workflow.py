@@ -189,3 +189,16 @@ def test_too_few_clips_per_class_for_the_folds_names_task_and_class(tmp_path):
     assert result.returncode != 0
     assert "noise_colour" in result.stderr and "folds" in result.stderr
     assert not (tmp_path / "results/models").exists()
+
+
+def test_reordering_config_keys_reruns_nothing(finished_study):
+    def reversed_keys(value):
+        if isinstance(value, dict):
+            return {key: reversed_keys(value[key]) for key in reversed(list(value))}
+        return value
+
+    config = reversed_keys(BASE_CONFIG)
+    config["datasets"]["tones"]["stratify_by"] = "pitch"  # the first task's label, said explicitly
+    result = snakemake(finished_study, config, "--dry-run")
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "Nothing to be done" in result.stdout + result.stderr

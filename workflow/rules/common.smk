@@ -13,6 +13,24 @@ from analysis.corpora.tasks import normalise_task
 
 validate(config, schema="../schemas/config.schema.yaml")
 
+
+def _sorted_keys(value):
+    """`value` with the keys of every mapping in it sorted (lists keep their order)."""
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
+
+
+# A job's params must not depend on the order keys are written in the config, or reordering the
+# config would rerun jobs; only a dataset's first task keeps a meaning (its label is the default
+# stratification column), so it is noted before the keys are sorted.
+FIRST_TASK = {name: next(iter(spec["tasks"])) for name, spec in config.get("datasets", {}).items()}
+_canonical_config = _sorted_keys(config)
+config.clear()
+config.update(_canonical_config)
+
 TASK_NAME = "[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*"
 
 
@@ -39,7 +57,7 @@ def _tasks_by_name(datasets):
                     f"config: task '{task}' is declared by datasets.{tasks[task]['dataset']}.tasks "
                     f"and datasets.{dataset}.tasks; task names must be unique in the study."
                 )
-            tasks[task] = normalise_task(dataset, value)
+            tasks[task] = _sorted_keys(normalise_task(dataset, value))
     return tasks
 
 
@@ -103,7 +121,7 @@ def reader_options(dataset):
 
 def stratify_column(dataset):
     spec = dataset_config(dataset)
-    return spec.get("stratify_by", next(iter(label_columns(dataset).values())))
+    return spec.get("stratify_by", TASKS[FIRST_TASK[dataset]]["label"])
 
 
 # Input functions ---------------------------------------------------------------------------------
@@ -159,6 +177,14 @@ def single_dirs():
 
 def pair_dirs():
     return {f"{a}__{b}": f"results/models/pair/{a}__{b}" for a, b in PAIRS}
+
+
+def tensorboard_targets():
+    """TensorBoard logs of every model, when the config asks for them."""
+    if not config.get("tensorboard", False):
+        return []
+    models = list(single_dirs().values()) + list(pair_dirs().values())
+    return [model.replace("results/models/", "results/tensorboard/", 1) for model in models]
 
 
 def all_model_metrics():
@@ -224,7 +250,8 @@ def split_column(wildcards):
 def split_task(wildcards):
     """The first task of the dataset whose label is the stratification column, or None."""
     column = stratify_column(wildcards.dataset)
-    tasks = [task for task in DATASETS[wildcards.dataset]["tasks"] if TASKS[task]["label"] == column]
+    tasks = [FIRST_TASK[wildcards.dataset]] + list(DATASETS[wildcards.dataset]["tasks"])
+    tasks = [task for task in tasks if TASKS[task]["label"] == column]
     return {"name": tasks[0], **TASKS[tasks[0]]} if tasks else None
 
 

@@ -55,3 +55,22 @@ rule train_pair:
         "../envs/analysis.yaml"
     script:
         "../scripts/train_model.py"
+
+
+rule tensorboard_logs:
+    """TensorBoard event logs of one model, from its recorded curve and history (`tensorboard: true`)."""
+    input:
+        curve="results/models/{kind}/{name}/curve.parquet",
+        history="results/models/{kind}/{name}/history.parquet",
+    output:
+        directory("results/tensorboard/{kind}/{name}"),
+    wildcard_constraints:
+        kind="single|pair",
+        name=f"{TASK_NAME}(?:__{TASK_NAME})?",
+    log:
+        "logs/tensorboard_logs/{kind}/{name}.log",
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/tensorboard_logs.py"
