@@ -41,7 +41,7 @@ CHIRPS = {"reader": "manifest", "path": "data/chirps", "tasks": {"chirps_directi
 
 def snakemake(study: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
     config_path = study / "study.yaml"
-    config_path.write_text(yaml.safe_dump(config))
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     command = [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "--directory", str(study)]
     command += ["--configfile", str(config_path), "--cores", "2", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
