@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import soundfile as sf
+import yaml
 
 SAMPLE_RATE = 8000
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+
+def snakemake_command(study: Path, config: dict, *args: str, cores: int = 2) -> list[str]:
+    """Write `config` as study/study.yaml (keys in the order given) and return the command that
+    runs the repository's workflow on it, every output under `study`."""
+    config_path = study / "study.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "--directory", str(study),
+            "--configfile", str(config_path), "--cores", str(cores), *args]
+
+
+def run_snakemake(study: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(snakemake_command(study, config, *args), capture_output=True, text=True,
+                          timeout=600)
 
 
 def _tone(freq: float, level: float, rng: np.random.Generator, seconds: float) -> np.ndarray:

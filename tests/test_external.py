@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from analysis.errors import StudyInputError
 from analysis.io import read_table
 from analysis.stats.external import import_external
 from simulated_study import write_external_study
+from study_data import run_snakemake as snakemake
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 OUTPUTS = ("runs", "curves", "per_class", "task_features", "task_factors")
 
 
@@ -114,13 +110,6 @@ def test_per_class_csv_is_imported(tmp_path) -> None:
 
 
 # --- workflow -------------------------------------------------------------------------------------
-
-def snakemake(study: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
-    (study / "study.yaml").write_text(yaml.safe_dump(config))
-    command = [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "--directory", str(study),
-               "--configfile", str(study / "study.yaml"), "--cores", "2", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
-
 
 EXTERNAL_CONFIG = {"external_results": "imported", "gain_metric": "accuracy",
                    "analysis": {"repetitions": 3, "cv_folds": 3, "seed": 0}}

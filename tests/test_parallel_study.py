@@ -7,17 +7,13 @@ two-core run trains side by side. The two runs are started together to save time
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from study_data import tones_dataset
+from study_data import snakemake_command, tones_dataset
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 TABLES = ("runs", "curves", "gains", "task_features")
 
 pytestmark = pytest.mark.workflow
@@ -39,11 +35,8 @@ CONFIG = {
 
 def start_study(study: Path, cores: int) -> subprocess.Popen:
     tones_dataset(study / "data" / "tones")
-    config_path = study / "study.yaml"
-    config_path.write_text(yaml.safe_dump(CONFIG))
-    command = [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "--directory", str(study),
-               "--configfile", str(config_path), "--cores", str(cores),
-               "results/study/gains.parquet", "results/study/task_features.parquet"]
+    command = snakemake_command(study, CONFIG, "results/study/gains.parquet",
+                                "results/study/task_features.parquet", cores=cores)
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 

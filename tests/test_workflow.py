@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from study_data import chirps_dataset, noise_dataset, tones_dataset
+from study_data import chirps_dataset, noise_dataset, run_snakemake as snakemake, tones_dataset
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 pytestmark = pytest.mark.workflow
 
@@ -37,14 +32,6 @@ BASE_CONFIG = {
     },
 }
 CHIRPS = {"reader": "manifest", "path": "data/chirps", "tasks": {"chirps_direction": "direction"}}
-
-
-def snakemake(study: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
-    config_path = study / "study.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "--directory", str(study)]
-    command += ["--configfile", str(config_path), "--cores", "2", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
 def planned_jobs(dry_run_output: str) -> dict[str, set[str]]:

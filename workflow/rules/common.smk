@@ -61,11 +61,6 @@ def _tasks_by_name(datasets):
     return tasks
 
 
-def label_columns(dataset):
-    """task -> label column of a dataset's tasks."""
-    return {task: TASKS[task]["label"] for task in DATASETS[dataset]["tasks"]}
-
-
 def dataset_config(dataset):
     """A dataset's config with its corpus preset's keys filled in (`reader` is the base reader)."""
     return resolve_dataset(DATASETS[dataset])
@@ -75,7 +70,7 @@ def _check_datasets(datasets):
     problems = [
         problem
         for name, spec in datasets.items()
-        for problem in dataset_config_problems(name, spec | {"tasks": label_columns(name)})
+        for problem in dataset_config_problems(name, spec)
     ]
     if problems:
         raise WorkflowError("config problems:\n  " + "\n  ".join(problems))
