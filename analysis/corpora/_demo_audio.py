@@ -6,6 +6,7 @@ gives the same samples.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,8 @@ def coloured_noise(rng: np.random.Generator, n: int, beta: float) -> np.ndarray:
     freqs = np.arange(spectrum.size, dtype=float)
     freqs[0] = 1.0
     noise = np.fft.irfft(spectrum / freqs ** (beta / 2.0), n)
-    noise -= noise.mean()
-    return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
+    noise -= _exact_mean(noise)
+    return noise / (_rms(noise) + 1e-12)
 
 
 def _band(
@@ -121,8 +122,14 @@ def place(x: np.ndarray, n: int, offset: int, sample_rate: int) -> np.ndarray:
     return out
 
 
+def _exact_mean(x: np.ndarray) -> float:
+    # numpy's SIMD sums may differ in the last bit between calls (memory alignment), which moves
+    # samples across a 16-bit rounding boundary; an exactly rounded sum keeps the bytes stable.
+    return math.fsum(x.tolist()) / x.size if x.size else 0.0
+
+
 def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x**2)))
+    return math.sqrt(_exact_mean(x * x))
 
 
 def mix_at_snr(foreground: np.ndarray, background: np.ndarray, snr_db: float) -> np.ndarray:
