@@ -10,7 +10,8 @@ import torch
 
 from analysis.errors import StudyInputError
 from analysis.mtl.adapters import AdapterNet, gate_slope, gate_values
-from analysis.mtl.models import build_model, count_multiply_adds, count_parameters
+from analysis.mtl.layers import count_multiply_adds, count_parameters
+from analysis.mtl.models import build_model
 from analysis.mtl.seeding import RunSeeds
 from test_models import ADAPTERS, BANDS, FAST, FRAMES, make_patches
 from test_mtl import train

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from analysis.errors import StudyInputError
-from analysis.mtl.models import build_model, count_multiply_adds, count_parameters
+from analysis.mtl.layers import count_multiply_adds, count_parameters
+from analysis.mtl.models import build_model
 from analysis.mtl.seeding import RunSeeds
 from test_mtl import read_outputs, train, write_model_inputs
 

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from analysis.errors import StudyInputError
-from analysis.mtl.models import (
+from analysis.mtl.layers import (
     ConvBlock,
     GeneratorDropout,
     InputShape,

@@ -31,7 +31,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from analysis.mtl.models import MultiTaskNet
+from analysis.mtl.layers import MultiTaskNet
 from analysis.mtl.tasks import MultilabelTask, Task
 
 logger = logging.getLogger(__name__)

@@ -10,98 +10,27 @@ draws from its own generator, so no run touches torch's global random state.
 
 from __future__ import annotations
 
-import logging
 import math
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import torch
-from torch import nn
 
 from analysis.errors import StudyInputError
+from analysis.mtl.adapters import build_adapter_net
+from analysis.mtl.layers import (
+    ConvEncoder,
+    InputShape,
+    MultiTaskNet,
+    SharedTrunkNet,
+    check_channels,
+    check_dropout,
+    count_multiply_adds,  # noqa: F401  (re-exported: the training code reports it)
+    count_parameters,  # noqa: F401
+    dnn_trunk,
+    frames_and_bands,
+    linear_head,
+)
 from analysis.mtl.seeding import RunSeeds
-
-logger = logging.getLogger(__name__)
-
-
-class GeneratorDropout(nn.Module):
-    """Inverted dropout whose masks come from an explicit generator (set with `set_generator`)."""
-
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        self.p = p
-        self.generator: torch.Generator | None = None
-
-    def set_generator(self, generator: torch.Generator) -> None:
-        self.generator = generator
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype) >= self.p  # like x
-        return x * keep / (1.0 - self.p)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
-
-
-InputShape = tuple[int, ...]  # shape of one input row: (n_features,) or (frames, bands)
-
-
-class MultiTaskNet(nn.Module):
-    """What the training loop relies on: `forward` returns {task: output}; a model may add a cost
-    penalty to the loss (`penalty`) and follow the training progress (`set_progress`)."""
-
-    def penalty(self) -> torch.Tensor | None:
-        return None
-
-    def set_progress(self, fraction: float) -> None:
-        """Called before every step with the fraction of training done, in [0, 1]."""
-
-    def set_dropout_generator(self, generator: torch.Generator) -> None:
-        for module in self.modules():
-            if isinstance(module, GeneratorDropout):
-                module.set_generator(generator)
-
-
-class SharedTrunkNet(MultiTaskNet):
-    """A shared trunk (batch, ...) -> (batch, width) and one head per task -> {task: logits}."""
-
-    def __init__(self, trunk: nn.Module, heads: Mapping[str, nn.Module], flatten: bool = False):
-        super().__init__()
-        self.trunk = trunk
-        self.heads = nn.ModuleDict({task: heads[task] for task in sorted(heads)})
-        self.flatten = flatten
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        shared = self.trunk(x.flatten(1) if self.flatten else x)  # (batch, width)
-        return {task: head(shared) for task, head in self.heads.items()}  # (batch, n_outputs)
-
-
-def init_linear(layer: nn.Linear, generator: torch.Generator) -> None:
-    """PyTorch's default `nn.Linear` initialisation, drawn from `generator`."""
-    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
-    bound = 1.0 / math.sqrt(layer.in_features)
-    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
-
-
-def dnn_trunk(
-    n_inputs: int, hidden: list[int], dropout: float, generator: torch.Generator
-) -> nn.Sequential:
-    """Linear-ReLU-dropout layers: (batch, n_inputs) -> (batch, hidden[-1])."""
-    layers: list[nn.Module] = []
-    width = n_inputs
-    for size in hidden:
-        linear = nn.Linear(width, size)
-        init_linear(linear, generator)
-        layers += [linear, nn.ReLU(), GeneratorDropout(dropout)]
-        width = size
-    return nn.Sequential(*layers)
-
-
-def linear_head(width: int, n_outputs: int, generator: torch.Generator) -> nn.Linear:
-    head = nn.Linear(width, n_outputs)
-    init_linear(head, generator)
-    return head
 
 
 def _check_dnn_config(config: Mapping) -> tuple[list[int], float]:
@@ -113,35 +42,6 @@ def _check_dnn_config(config: Mapping) -> tuple[list[int], float]:
             f"model.hidden must be a list of positive layer widths, got {hidden!r}"
         )
     return list(hidden), check_dropout(config)
-
-
-def check_dropout(config: Mapping) -> float:
-    dropout = float(config.get("dropout", 0.0))
-    if not 0.0 <= dropout < 1.0:
-        raise StudyInputError(f"model.dropout must be in [0, 1), got {dropout}")
-    return dropout
-
-
-def check_channels(config: Mapping, key: str = "channels", minimum: int = 1) -> list[int]:
-    channels = config.get(key, list(CNN_CHANNELS))
-    if not isinstance(channels, (list, tuple)) or not channels or not all(
-        isinstance(c, int) and c >= minimum for c in channels
-    ):
-        raise StudyInputError(
-            f"model.{key} must be a non-empty list of channel counts >= {minimum}, got {channels!r}"
-        )
-    return list(channels)
-
-
-def frames_and_bands(input_shape: InputShape, kind: str) -> tuple[int, int]:
-    """(frames, bands) of a 2-d input, or a StudyInputError saying which features fit."""
-    if len(input_shape) != 2:
-        raise StudyInputError(
-            f"model.type {kind!r} needs frame-based features of shape (rows, frames, bands), "
-            f"e.g. features.extractor logmel_patches; these features have rows of shape "
-            f"{tuple(input_shape)}. Use model.type dnn for summary features."
-        )
-    return int(input_shape[0]), int(input_shape[1])
 
 
 def build_dnn(
@@ -156,48 +56,10 @@ def build_dnn(
     return SharedTrunkNet(trunk, heads, flatten=len(input_shape) > 1)
 
 
-# The CNN encoder of Tagliasacchi et al. (2020) -------------------------------------------------
-
-CNN_CHANNELS = (8, 16, 32, 64, 128)
-
-
-class ConvBlock(nn.Sequential):
-    """3x3 convolution, batch norm, ReLU, 2x2 max pooling: (b, c_in, t, f) -> (b, c_out, t/2, f/2).
-
-    Pooling rounds up, so inputs smaller than 2**layers frames or bands still work."""
-
-    def __init__(self, c_in: int, c_out: int, generator: torch.Generator) -> None:
-        conv = nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False)
-        nn.init.kaiming_uniform_(conv.weight, a=math.sqrt(5), generator=generator)
-        super().__init__(
-            conv, nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True)
-        )
-
-
-def conv_blocks(c_in: int, channels: list[int], generator: torch.Generator) -> nn.ModuleList:
-    widths = [c_in] + channels
-    return nn.ModuleList(ConvBlock(a, b, generator) for a, b in zip(widths, widths[1:]))
-
-
-class ConvEncoder(nn.Module):
-    """(batch, frames, bands) -> conv blocks -> global max pooling -> dropout -> (batch, c_last)."""
-
-    def __init__(self, channels: list[int], dropout: float, generator: torch.Generator) -> None:
-        super().__init__()
-        self.blocks = conv_blocks(1, channels, generator)
-        self.dropout = GeneratorDropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x.unsqueeze(1)  # (batch, 1, frames, bands)
-        for block in self.blocks:
-            h = block(h)
-        return self.dropout(h.amax(dim=(2, 3)))  # (batch, channels[-1])
-
-
 def build_cnn(
     config: Mapping, input_shape: InputShape, head_sizes: Mapping[str, int], seeds: RunSeeds
 ) -> SharedTrunkNet:
-    """Five conv layers (channels 8..128) on log-mel patches, global max pooling, task heads."""
+    """Tagliasacchi et al. (2020): five conv layers (channels 8..128) on log-mel patches, global max pooling, task heads."""
     frames_and_bands(input_shape, "cnn")
     channels = check_channels(config)
     trunk = ConvEncoder(channels, check_dropout(config), seeds.trunk())
@@ -205,19 +67,11 @@ def build_cnn(
     return SharedTrunkNet(trunk, heads)
 
 
-def build_adapters(
-    config: Mapping, input_shape: InputShape, head_sizes: Mapping[str, int], seeds: RunSeeds
-) -> MultiTaskNet:
-    from analysis.mtl.adapters import build_adapter_net  # it builds on this module's blocks
-
-    return build_adapter_net(config, input_shape, head_sizes, seeds)
-
-
 ModelBuilder = Callable[[Mapping, InputShape, Mapping[str, int], RunSeeds], MultiTaskNet]
 MODEL_BUILDERS: dict[str, ModelBuilder] = {
     "dnn": build_dnn,
     "cnn": build_cnn,
-    "adapters": build_adapters,
+    "adapters": build_adapter_net,
 }
 
 
@@ -247,35 +101,3 @@ def build_model(
     return model
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def count_multiply_adds(model: nn.Module, input_shape: int | InputShape) -> int:
-    """Multiply-adds of one input row through every convolution and linear layer (all heads)."""
-    shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
-    total = 0
-
-    def count(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
-        nonlocal total
-        if isinstance(module, nn.Conv2d):
-            per_output = module.in_channels // module.groups * math.prod(module.kernel_size)
-            total += output[0].numel() * per_output
-        elif isinstance(module, nn.Linear):
-            total += module.in_features * module.out_features
-
-    hooks = [
-        m.register_forward_hook(count)
-        for m in model.modules()
-        if isinstance(m, (nn.Conv2d, nn.Linear))
-    ]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *shape))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
-    return total
