@@ -349,13 +349,6 @@ def _check_task(task: TaskSpec, clips: pd.DataFrame, n_folds: int, in_test_folds
         )
 
 
-def probe_files(paths: list[str]) -> list[AudioInfo]:
-    """Header info of every file; all unreadable or empty files are reported together."""
-    clips = pd.DataFrame({"clip_id": paths, "path": paths})
-    infos, _ = probe_clips(clips, "fail")
-    return [infos[p] for p in paths]
-
-
 # Readers -------------------------------------------------------------------------------------------
 
 

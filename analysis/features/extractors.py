@@ -150,10 +150,6 @@ def summarise_frames(frames: np.ndarray) -> np.ndarray:
 
 # Parameters ---------------------------------------------------------------------------------------
 
-#: Parameters every mel-based extractor has; each extractor gives its own defaults.
-MEL_KEYS: tuple[str, ...] = ("n_mels", "win_ms", "hop_ms", "fmin", "fmax", "log_floor")
-
-
 def resolve_mel_params(
     name: str, params: dict[str, Any], defaults: dict[str, Any], sample_rate: int
 ) -> dict[str, Any]:

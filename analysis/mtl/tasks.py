@@ -89,10 +89,6 @@ class MulticlassTask(_TaskBase):
     def indicators(self, codes: np.ndarray) -> np.ndarray:
         return np.eye(len(self.classes), dtype=np.int64)[codes]  # (n, n_classes)
 
-    def predict(self, logits: torch.Tensor) -> torch.Tensor:
-        """(batch, n_outputs) -> (batch,) codes."""
-        return logits.argmax(dim=1)
-
 
 @dataclass(frozen=True)
 class BinaryTask(MulticlassTask):
@@ -123,9 +119,6 @@ class BinaryTask(MulticlassTask):
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
         return (probabilities[:, 1] > 0.5).astype(np.int64)
-
-    def predict(self, logits: torch.Tensor) -> torch.Tensor:
-        return (logits[:, 0] > 0).long()
 
 
 @dataclass(frozen=True)
@@ -173,9 +166,6 @@ class MultilabelTask(_TaskBase):
     def indicators(self, codes: np.ndarray) -> np.ndarray:
         bits = np.arange(len(self.classes), dtype=np.int64)
         return ((np.asarray(codes)[:, None] >> bits) & 1).astype(np.int64)  # (n, n_labels)
-
-    def predict(self, logits: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.decide(self.probabilities(logits).numpy()))
 
 
 Task = Union[MulticlassTask, BinaryTask, MultilabelTask]
