@@ -109,5 +109,5 @@ def test_pair_efficiency_against_two_singles(patches: Path, tmp_path: Path) -> N
     assert figures["two_singles"]["n_parameters"] == two
     assert figures["vs_two_singles"]["n_parameters"] == pytest.approx(count_parameters(pair) / two)
     assert 0.5 < figures["vs_two_singles"]["flops_per_clip"] < 0.6  # one shared encoder, not two
-    assert figures["vs_two_singles"]["latency_ms_per_clip"] > 0
+    assert "latency_ms_per_clip" not in figures  # measured by benchmarks/latency.py, not stored
     assert figures["input_shape"] == [FRAMES, BANDS]

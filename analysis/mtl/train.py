@@ -15,13 +15,12 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import statistics
 import sys
-import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,16 +33,10 @@ from analysis.io import write_json, write_table
 from analysis.mtl.batching import BATCHING_MODES, Sampler, make_sampler
 from analysis.mtl.checkpoints import CheckpointStore, run_fingerprint
 from analysis.mtl.data import DataOptions, FoldData, build_fold, common_folds, load_inputs
+from analysis.mtl.efficiency import efficiency_figures
 from analysis.mtl.losses import LOSS_COMBINERS, LossCombiner, build_loss_combiner, task_weights
 from analysis.mtl.metrics import METRICS, TaskReport, evaluate, final_evaluation
-from analysis.mtl.models import (
-    InputShape,
-    MultiTaskNet,
-    build_model,
-    check_model_config,
-    count_multiply_adds,
-    count_parameters,
-)
+from analysis.mtl.models import MultiTaskNet, build_model, check_model_config
 from analysis.mtl.seeding import RunSeeds
 from analysis.mtl.tasks import MISSING, Task
 
@@ -66,18 +59,18 @@ VALIDATION_METRIC = "validation_loss"
 EVAL_ROWS = 4096
 
 
-def _adam(params: Any, config: "TrainingConfig") -> torch.optim.Optimizer:
+def _adam(params: Any, config: TrainingConfig) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay)
 
 
-def _sgd(params: Any, config: "TrainingConfig") -> torch.optim.Optimizer:
+def _sgd(params: Any, config: TrainingConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(
         params, lr=config.learning_rate, momentum=config.momentum,
         weight_decay=config.weight_decay,
     )
 
 
-OPTIMIZERS: dict[str, Callable[[Any, "TrainingConfig"], torch.optim.Optimizer]] = {
+OPTIMIZERS: dict[str, Callable[[Any, TrainingConfig], torch.optim.Optimizer]] = {
     "adam": _adam,
     "sgd": _sgd,
 }
@@ -91,7 +84,7 @@ class EarlyStopping:
     validation_fraction: float = 0.1
 
     @classmethod
-    def from_mapping(cls, value: Any) -> "EarlyStopping | None":
+    def from_mapping(cls, value: Any) -> EarlyStopping | None:
         if value is None or value is False:
             return None
         if not isinstance(value, Mapping) or "patience" not in value:
@@ -126,7 +119,7 @@ class TrainingConfig:
     early_stopping: EarlyStopping | None = None
 
     @classmethod
-    def from_mapping(cls, training: Mapping[str, Any]) -> "TrainingConfig":
+    def from_mapping(cls, training: Mapping[str, Any]) -> TrainingConfig:
         for key in ("epochs", "batch_size", "learning_rate"):
             if key not in training:
                 raise StudyInputError(f"training.{key} is missing")
@@ -526,72 +519,6 @@ def _table(rows: list[tuple], dtypes: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(dtypes)).astype(dtypes)
 
 
-def measure_latencies_ms(
-    models: list[MultiTaskNet], input_shape: InputShape, rounds: int = 5, repeats: int = 20
-) -> list[float]:
-    """Median CPU time (ms) of one forward pass of a single input row through each model, in eval
-    mode. After a warm-up of each, the models take turns in blocks of `repeats` passes, so that
-    machine load affects them alike; pass-by-pass turns would measure cache misses instead."""
-    x = torch.zeros(1, *input_shape)
-    times: list[list[float]] = [[] for _ in models]
-    for model in models:
-        model.eval()
-    with torch.no_grad():
-        for model in models:
-            for _ in range(repeats):  # warm-up: the first passes set up kernels and buffers
-                model(x)
-        for _ in range(rounds):
-            for model, kept in zip(models, times):
-                for i in range(repeats + 3):
-                    start = time.perf_counter()
-                    model(x)
-                    if i >= 3:
-                        kept.append((time.perf_counter() - start) * 1000.0)
-    return [statistics.median(kept) for kept in times]
-
-
-def _figures(model: MultiTaskNet, input_shape: InputShape, latency: float) -> dict[str, float]:
-    return {
-        "n_parameters": count_parameters(model),
-        "flops_per_clip": count_multiply_adds(model, input_shape),
-        "latency_ms_per_clip": latency,
-    }
-
-
-def efficiency_figures(
-    tasks: list[Task],
-    n_train: dict[int, dict[str, int]],
-    input_shape: InputShape,
-    model_config: Mapping,
-    threads: int,
-) -> dict[str, Any]:
-    """Parameters, multiply-adds and latency per input row of the model (freshly built); for a
-    pair model the same for its two single-task models and the ratios `vs_two_singles`."""
-    seeds = RunSeeds(seed=0, fold=0)
-    model = build_model(model_config, input_shape, {t.name: t.n_outputs for t in tasks}, seeds)
-    singles = [build_model(model_config, input_shape, {t.name: t.n_outputs}, seeds) for t in tasks]
-    compared = [model] + singles if len(tasks) == 2 else [model]
-    latencies = measure_latencies_ms(compared, input_shape)
-    pair = _figures(model, input_shape, latencies[0])
-    per_fold = {t.name: {str(f): counts[t.name] for f, counts in n_train.items()} for t in tasks}
-    figures: dict[str, Any] = {
-        "model_type": model_config["type"],
-        "input_shape": list(input_shape),
-        "n_features": int(math.prod(input_shape)),
-        **pair,
-        "n_train_clips": {t: statistics.mean(v.values()) for t, v in per_fold.items()},
-        "n_train_clips_per_fold": per_fold,
-        "latency_threads": threads,
-    }
-    if len(tasks) == 2:
-        both = [_figures(m, input_shape, lat) for m, lat in zip(singles, latencies[1:])]
-        figures["two_singles"] = {key: both[0][key] + both[1][key] for key in pair}
-        figures["vs_two_singles"] = {
-            key: pair[key] / figures["two_singles"][key] for key in pair
-        }
-    return figures
-
-
 def _gate_summary(records: dict[tuple[int, int], RunRecords]) -> dict[str, list[float]]:
     """Mean fraction of open adapter gates per layer and task over the runs."""
     per_task: dict[str, list[list[float]]] = {}
@@ -649,7 +576,7 @@ def train_study_model(
             records[(fold, seed)] = train_run(
                 task_list, fold_data, seed, model, config, store, on_epoch_end
             )
-        efficiency = efficiency_figures(task_list, n_train, input_shape, model, threads)
+        efficiency = efficiency_figures(task_list, n_train, input_shape, model)
     if config.early_stopping is not None:
         efficiency["best_epoch"] = {
             f"{fold}/{seed}": run.best_epoch for (fold, seed), run in sorted(records.items())
