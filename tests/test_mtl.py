@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 import torch
 
+import analysis.mtl.train as train_module
 from analysis.errors import StudyInputError
 from analysis.io import write_array, write_table
 from analysis.mtl.metrics import classification_scores, quick_scores
 from analysis.mtl.models import build_model
 from analysis.mtl.seeding import RunSeeds
-import analysis.mtl.train as train_module
 from analysis.mtl.train import EpochEnd, train_study_model
 
 N_FEATURES = 8
