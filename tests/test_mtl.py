@@ -145,7 +145,7 @@ def test_forward_returns_logits_per_task() -> None:
 
 
 def test_unknown_model_type_is_an_error(study: Path, tmp_path: Path) -> None:
-    with pytest.raises(StudyInputError, match="model.type 'rnn'"):
+    with pytest.raises(StudyInputError, match="model.type: 'rnn'"):
         train(study, ["alpha_word"], tmp_path / "m", model={"type": "rnn"})
 
 

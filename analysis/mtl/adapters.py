@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -28,17 +28,15 @@ from analysis.mtl.layers import (
     GeneratorDropout,
     InputShape,
     MultiTaskNet,
-    check_channels,
-    check_dropout,
     conv_blocks,
     frames_and_bands,
     linear_head,
 )
 from analysis.mtl.seeding import RunSeeds
+from analysis.mtl.settings import ModelSettings
 
 logger = logging.getLogger(__name__)
 
-COST_MEASURES = ("parameters", "flops")
 KERNEL = 3 * 3
 
 
@@ -55,51 +53,41 @@ def gate_values(gate: torch.Tensor, slope: float) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class AdapterConfig:
+    """The adapter network's settings: `ModelSettings` with the adapter channels resolved."""
+
     channels: tuple[int, ...]
     adapter_channels: tuple[int, ...]
-    dropout: float = 0.0
-    cost_lambda: float = 0.01
-    cost_measure: str = "parameters"
-    gate_init: float = 0.5
-    gate_slope_start: float = 1.0
-    gate_slope_end: float = 100.0
+    dropout: float
+    cost_lambda: float
+    cost_measure: str
+    gate_init: float
+    gate_slope_start: float
+    gate_slope_end: float
 
     @classmethod
-    def from_mapping(cls, config: Mapping[str, Any]) -> "AdapterConfig":
-        channels = check_channels(config)
-        default = [max(1, c // 2) for c in channels]
-        given = {"adapter_channels": config.get("adapter_channels", default)}
-        adapter = check_channels(given, "adapter_channels")
+    def from_settings(cls, settings: ModelSettings) -> AdapterConfig:
+        channels = settings.channels
+        adapter = settings.adapter_channels or tuple(max(1, c // 2) for c in channels)
         if len(adapter) != len(channels):
             raise StudyInputError(
                 f"model.adapter_channels needs one count per conv layer ({len(channels)}), "
-                f"got {adapter}"
+                f"got {list(adapter)}"
             )
-        result = cls(
-            channels=tuple(channels),
-            adapter_channels=tuple(adapter),
-            dropout=check_dropout(config),
-            cost_lambda=float(config.get("cost_lambda", cls.cost_lambda)),
-            cost_measure=str(config.get("cost_measure", cls.cost_measure)),
-            gate_init=float(config.get("gate_init", cls.gate_init)),
-            gate_slope_start=float(config.get("gate_slope_start", cls.gate_slope_start)),
-            gate_slope_end=float(config.get("gate_slope_end", cls.gate_slope_end)),
+        if settings.gate_slope_start > settings.gate_slope_end:
+            raise StudyInputError(
+                "model.gate_slope_start and model.gate_slope_end need start <= end, got "
+                f"{settings.gate_slope_start}, {settings.gate_slope_end}"
+            )
+        return cls(
+            channels=channels,
+            adapter_channels=adapter,
+            dropout=settings.dropout,
+            cost_lambda=settings.cost_lambda,
+            cost_measure=settings.cost_measure,
+            gate_init=settings.gate_init,
+            gate_slope_start=settings.gate_slope_start,
+            gate_slope_end=settings.gate_slope_end,
         )
-        result.check()
-        return result
-
-    def check(self) -> None:
-        if self.cost_lambda < 0:
-            raise StudyInputError(f"model.cost_lambda must be >= 0, got {self.cost_lambda}")
-        if self.cost_measure not in COST_MEASURES:
-            raise StudyInputError(
-                f"model.cost_measure {self.cost_measure!r} is unknown; use one of {COST_MEASURES}"
-            )
-        if not 0 < self.gate_slope_start <= self.gate_slope_end:
-            raise StudyInputError(
-                "model.gate_slope_start and model.gate_slope_end need 0 < start <= end, got "
-                f"{self.gate_slope_start}, {self.gate_slope_end}"
-            )
 
 
 class TaskAdapter(nn.Module):
@@ -220,7 +208,10 @@ class AdapterNet(MultiTaskNet):
 
 
 def build_adapter_net(
-    config: Mapping, input_shape: InputShape, head_sizes: Mapping[str, int], seeds: RunSeeds
+    settings: ModelSettings,
+    input_shape: InputShape,
+    head_sizes: Mapping[str, int],
+    seeds: RunSeeds,
 ) -> AdapterNet:
-    return AdapterNet(AdapterConfig.from_mapping(config), input_shape, head_sizes, seeds)
+    return AdapterNet(AdapterConfig.from_settings(settings), input_shape, head_sizes, seeds)
 

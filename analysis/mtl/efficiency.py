@@ -14,6 +14,7 @@ from typing import Any
 from analysis.mtl.layers import InputShape, MultiTaskNet, count_multiply_adds, count_parameters
 from analysis.mtl.models import build_model
 from analysis.mtl.seeding import RunSeeds
+from analysis.mtl.settings import ModelSettings
 from analysis.mtl.tasks import Task
 
 
@@ -28,16 +29,16 @@ def efficiency_figures(
     tasks: list[Task],
     n_train: dict[int, dict[str, int]],
     input_shape: InputShape,
-    model_config: Mapping,
+    model_config: Mapping | ModelSettings,
 ) -> dict[str, Any]:
     """Parameters and multiply-adds per input row of the model (freshly built); for a pair model
     the same for its two single-task models and the ratios `vs_two_singles`."""
-    seeds = RunSeeds(seed=0, fold=0)
-    model = build_model(model_config, input_shape, {t.name: t.n_outputs for t in tasks}, seeds)
+    settings, seeds = ModelSettings.from_config(model_config), RunSeeds(seed=0, fold=0)
+    model = build_model(settings, input_shape, {t.name: t.n_outputs for t in tasks}, seeds)
     pair = model_figures(model, input_shape)
     per_fold = {t.name: {str(f): counts[t.name] for f, counts in n_train.items()} for t in tasks}
     figures: dict[str, Any] = {
-        "model_type": model_config["type"],
+        "model_type": settings.type,
         "input_shape": list(input_shape),
         "n_features": int(math.prod(input_shape)),
         **pair,
@@ -45,7 +46,7 @@ def efficiency_figures(
         "n_train_clips_per_fold": per_fold,
     }
     if len(tasks) == 2:
-        singles = [build_model(model_config, input_shape, {t.name: t.n_outputs}, seeds) for t in tasks]
+        singles = [build_model(settings, input_shape, {t.name: t.n_outputs}, seeds) for t in tasks]
         both = [model_figures(single, input_shape) for single in singles]
         figures["two_singles"] = {key: both[0][key] + both[1][key] for key in pair}
         figures["vs_two_singles"] = {key: pair[key] / figures["two_singles"][key] for key in pair}

@@ -97,9 +97,6 @@ def linear_head(width: int, n_outputs: int, generator: torch.Generator) -> nn.Li
     return head
 
 
-CNN_CHANNELS = (8, 16, 32, 64, 128)
-
-
 class ConvBlock(nn.Sequential):
     """3x3 convolution, batch norm, ReLU, 2x2 max pooling: (b, c_in, t, f) -> (b, c_out, t/2, f/2).
 
@@ -131,24 +128,6 @@ class ConvEncoder(nn.Module):
         for block in self.blocks:
             h = block(h)
         return self.dropout(h.amax(dim=(2, 3)))  # (batch, channels[-1])
-
-
-def check_dropout(config: Mapping) -> float:
-    dropout = float(config.get("dropout", 0.0))
-    if not 0.0 <= dropout < 1.0:
-        raise StudyInputError(f"model.dropout must be in [0, 1), got {dropout}")
-    return dropout
-
-
-def check_channels(config: Mapping, key: str = "channels", minimum: int = 1) -> list[int]:
-    channels = config.get(key, list(CNN_CHANNELS))
-    if not isinstance(channels, (list, tuple)) or not channels or not all(
-        isinstance(c, int) and c >= minimum for c in channels
-    ):
-        raise StudyInputError(
-            f"model.{key} must be a non-empty list of channel counts >= {minimum}, got {channels!r}"
-        )
-    return list(channels)
 
 
 def frames_and_bands(input_shape: InputShape, kind: str) -> tuple[int, int]:

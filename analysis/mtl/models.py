@@ -15,15 +15,12 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from analysis.errors import StudyInputError
 from analysis.mtl.adapters import build_adapter_net
 from analysis.mtl.layers import (
     ConvEncoder,
     InputShape,
     MultiTaskNet,
     SharedTrunkNet,
-    check_channels,
-    check_dropout,
     count_multiply_adds,  # noqa: F401  (re-exported: the training code reports it)
     count_parameters,  # noqa: F401
     dnn_trunk,
@@ -31,43 +28,39 @@ from analysis.mtl.layers import (
     linear_head,
 )
 from analysis.mtl.seeding import RunSeeds
-
-
-def _check_dnn_config(config: Mapping) -> tuple[list[int], float]:
-    hidden = config.get("hidden", [128, 256, 512])
-    if not isinstance(hidden, (list, tuple)) or not hidden or not all(
-        isinstance(h, int) and h > 0 for h in hidden
-    ):
-        raise StudyInputError(
-            f"model.hidden must be a list of positive layer widths, got {hidden!r}"
-        )
-    return list(hidden), check_dropout(config)
+from analysis.mtl.settings import ModelSettings
 
 
 def build_dnn(
-    config: Mapping, input_shape: InputShape, head_sizes: Mapping[str, int], seeds: RunSeeds
+    settings: ModelSettings,
+    input_shape: InputShape,
+    head_sizes: Mapping[str, int],
+    seeds: RunSeeds,
 ) -> SharedTrunkNet:
     """Georgiev et al. (2017): fully connected shared layers, one head per task.
 
     A frame-based input (frames, bands) is flattened."""
-    hidden, dropout = _check_dnn_config(config)
-    trunk = dnn_trunk(math.prod(input_shape), hidden, dropout, seeds.trunk())
+    hidden = list(settings.hidden)
+    trunk = dnn_trunk(math.prod(input_shape), hidden, settings.dropout, seeds.trunk())
     heads = {task: linear_head(hidden[-1], n, seeds.head(task)) for task, n in head_sizes.items()}
     return SharedTrunkNet(trunk, heads, flatten=len(input_shape) > 1)
 
 
 def build_cnn(
-    config: Mapping, input_shape: InputShape, head_sizes: Mapping[str, int], seeds: RunSeeds
+    settings: ModelSettings,
+    input_shape: InputShape,
+    head_sizes: Mapping[str, int],
+    seeds: RunSeeds,
 ) -> SharedTrunkNet:
     """Tagliasacchi et al. (2020): five conv layers (channels 8..128) on log-mel patches, global max pooling, task heads."""
     frames_and_bands(input_shape, "cnn")
-    channels = check_channels(config)
-    trunk = ConvEncoder(channels, check_dropout(config), seeds.trunk())
+    channels = list(settings.channels)
+    trunk = ConvEncoder(channels, settings.dropout, seeds.trunk())
     heads = {task: linear_head(channels[-1], n, seeds.head(task)) for task, n in head_sizes.items()}
     return SharedTrunkNet(trunk, heads)
 
 
-ModelBuilder = Callable[[Mapping, InputShape, Mapping[str, int], RunSeeds], MultiTaskNet]
+ModelBuilder = Callable[[ModelSettings, InputShape, Mapping[str, int], RunSeeds], MultiTaskNet]
 MODEL_BUILDERS: dict[str, ModelBuilder] = {
     "dnn": build_dnn,
     "cnn": build_cnn,
@@ -75,28 +68,24 @@ MODEL_BUILDERS: dict[str, ModelBuilder] = {
 }
 
 
-def check_model_config(config: Mapping) -> str:
-    """The model type, or a StudyInputError naming the known ones."""
-    kind = config.get("type")
-    if kind not in MODEL_BUILDERS:
-        raise StudyInputError(
-            f"model.type {kind!r} is unknown; known model types: {sorted(MODEL_BUILDERS)}"
-        )
-    return kind
+def check_model_config(config: Mapping | ModelSettings) -> str:
+    """The model type; a StudyInputError names a setting the schema rejects."""
+    return ModelSettings.from_config(config).type
 
 
 def build_model(
-    config: Mapping,
+    config: Mapping | ModelSettings,
     input_shape: int | InputShape,
     head_sizes: Mapping[str, int],
     seeds: RunSeeds,
 ) -> MultiTaskNet:
     """Build the model `config["type"]` for input rows of `input_shape` and {task: n_outputs}."""
-    builder = MODEL_BUILDERS[check_model_config(config)]
+    settings = ModelSettings.from_config(config)
+    builder = MODEL_BUILDERS[settings.type]
     shape = (input_shape,) if isinstance(input_shape, int) else tuple(int(s) for s in input_shape)
     # nn.Linear and nn.Conv2d draw a throw-away initialisation from the global generator.
     with torch.random.fork_rng(devices=[]):
-        model = builder(config, shape, head_sizes, seeds)
+        model = builder(settings, shape, head_sizes, seeds)
     model.set_dropout_generator(seeds.dropout())
     return model
 
