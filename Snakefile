@@ -3,11 +3,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-# A study's own --configfile replaces the default study entirely (no demo dataset is merged into it);
-# --config KEY=VALUE alone adjusts the default study.
-if not workflow.overwrite_configfiles:
-
-    configfile: "config.yaml"
+# The default study. A study's own --configfile replaces it entirely (workflow/profiles/default sets
+# replace-workflow-config); --config KEY=VALUE alone adjusts it.
+configfile: "config.yaml"
 
 
 report: "workflow/report/workflow.rst"
