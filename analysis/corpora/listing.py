@@ -39,8 +39,9 @@ def list_audio_files(root: Path, extensions: Iterable[str], name: str | None = N
     return sorted(_walk(Path(root), tuple(e.lower() for e in extensions), name))
 
 
-def _walk(root: Path, wanted: tuple[str, ...], name: str | None) -> dict[str, str]:
-    """rel path -> real path of the audio files under root, each real file once."""
+def _walk(root: Path, wanted: tuple[str, ...], name: str | None, log: bool = True) -> dict[str, str]:
+    """rel path -> real path of the audio files under root, each real file once (`log`: say how
+    many were left out; the indexing job does, the fingerprint taken on every run does not)."""
     seen_dirs: set[str] = set()
     real_files: dict[str, str] = {}  # real path -> rel path
     linked_dirs: list[tuple[Path, str]] = []  # (absolute link, rel path), followed after the real tree
@@ -76,7 +77,8 @@ def _walk(root: Path, wanted: tuple[str, ...], name: str | None) -> dict[str, st
             path, rel = linked_files.pop(0)
             real = os.path.realpath(path)
             if not os.path.isfile(real):
-                logger.warning("%s: broken link skipped", path)
+                if log:
+                    logger.warning("%s: broken link skipped", path)
             elif real in real_files:
                 duplicates += 1
             else:
@@ -88,7 +90,7 @@ def _walk(root: Path, wanted: tuple[str, ...], name: str | None) -> dict[str, st
             duplicates += _count_files(real, wanted) if os.path.isdir(real) else 0
             continue
         walk_tree(Path(real), rel)
-    if duplicates:
+    if duplicates and log:
         logger.warning(
             "%s: %d audio files reached a second time through symbolic links were left out "
             "(links back into the dataset folder or to a folder already listed are not followed)",
@@ -149,7 +151,7 @@ def dataset_fingerprint(path: str, options: dict[str, Any]) -> str:
         return ""
     digest = hashlib.sha256()
     extensions = _extensions(options.get("extensions"))
-    for rel, real in sorted(_walk(root, extensions, None).items()):
+    for rel, real in sorted(_walk(root, extensions, None, log=False).items()):
         _add(digest, rel, real)
     for table in sorted(_tables(root, options)):
         _add(digest, table, table)

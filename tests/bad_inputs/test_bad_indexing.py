@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from analysis.corpora.audio import load_audio
+from analysis.corpora.listing import dataset_fingerprint
 from analysis.corpora.readers import dataset_config_problems
 from analysis.errors import StudyInputError
 from conftest import folders_dataset, write_wav
@@ -140,3 +141,22 @@ def test_symlink_duplicate(tmp_path, indexing, caplog):
         manifest = indexing.run("folders", root, {"t": "label"})
     assert len(manifest) == 9 and set(manifest["label"]) == {"cat", "dog", "bird"}
     assert "datasets.d: 4 audio files reached a second time" in caplog.text
+
+
+def test_stale_dataset_fingerprint(tmp_path):
+    """The fingerprint indexing reruns on: changes with the file set and the tables, not otherwise."""
+    root = folders_dataset(tmp_path / "ds")
+    (root / "meta.csv").write_text("label,legs\ncat,4\ndog,4\n")
+    os.symlink("..", root / "cat" / "up")
+    options = {"metadata": {"path": "meta.csv", "on": "label"}}
+    first = dataset_fingerprint(str(root), options)
+    assert first and dataset_fingerprint(str(root), options) == first
+    write_wav(root / "dog" / "new.wav")
+    added = dataset_fingerprint(str(root), options)
+    assert added != first
+    (root / "dog" / "new.wav").unlink()
+    assert dataset_fingerprint(str(root), options) == first
+    stamp = os.stat(root / "meta.csv").st_mtime_ns + 10**9
+    os.utime(root / "meta.csv", ns=(stamp, stamp))
+    assert dataset_fingerprint(str(root), options) != first
+    assert dataset_fingerprint(str(tmp_path / "not yet rendered"), {}) == ""
