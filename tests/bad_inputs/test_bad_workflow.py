@@ -186,3 +186,12 @@ def test_stale_dataset_removed_file_and_edited_table_reindex(finished_study):
         finished_study / "data/animals/meta.csv", index=False
     )
     assert planned()["index_dataset"] == {"results/datasets/animals/manifest.parquet"}
+
+
+@pytest.mark.workflow
+def test_numeric_label_keys_in_a_run(tmp_path):
+    """`03:` beside `'08':` (an int and a str key) used to stop the workflow with a TypeError."""
+    derive = {"legs_code": {"from": "legs", "values": {3: "three", "08": "eight"}}}
+    datasets = STUDY["datasets"] | {"animals": STUDY["datasets"]["animals"] | {"derive": derive}}
+    result = run_snakemake(make_study(tmp_path), STUDY | {"datasets": datasets}, "-n")
+    assert result.returncode == 0, result.stdout[-3000:]
