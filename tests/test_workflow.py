@@ -168,7 +168,7 @@ def test_reordering_config_keys_reruns_nothing(finished_study):
         return value
 
     config = reversed_keys(BASE_CONFIG)
-    config["datasets"]["tones"]["stratify_by"] = "pitch"  # the first task's label, said explicitly
+    config["datasets"]["tones"]["stratify_by"] = "level"  # the default (tones_level sorts first), said explicitly
     result = snakemake(finished_study, config, "--dry-run")
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Nothing to be done" in result.stdout + result.stderr
