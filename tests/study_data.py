@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,22 @@ def snakemake_command(study: Path, config: dict, *args: str, cores: int = 2) -> 
 def run_snakemake(study: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(snakemake_command(study, config, *args), capture_output=True, text=True,
                           timeout=600)
+
+
+def planned_jobs(dry_run_output: str) -> dict[str, set[str]]:
+    """rule -> set of its jobs' first outputs, read from the output of `snakemake` (a dry run lists
+    the jobs it would run, a run the jobs it ran)."""
+    jobs: dict[str, set[str]] = defaultdict(set)
+    rule = None
+    for line in dry_run_output.splitlines():
+        if match := re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):$", line.strip()):
+            rule = match.group(1)
+            if rule == "all":
+                jobs[rule].add("all")
+        elif rule and line.strip().startswith("output:"):
+            jobs[rule].add(line.split(":", 1)[1].strip().split(",")[0])
+            rule = None
+    return dict(jobs)
 
 
 def _tone(freq: float, level: float, rng: np.random.Generator, seconds: float) -> np.ndarray:

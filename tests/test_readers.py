@@ -224,7 +224,7 @@ def test_unreadable_and_empty_files_are_named(manifest_dataset: Path, tmp_path: 
         manifest_dataset / "manifest.csv", index=False
     )
     message = expect_error(tmp_path, "toy", "manifest", manifest_dataset, {"t": "digit"}, options={"bad_files": "fail"})
-    assert "broken.wav: cannot read" in message and "zero.wav: cannot read" in message
+    assert "broken.wav: cannot read" in message and "zero.wav: the file is empty (0 bytes)" in message
     assert "empty.wav: the audio file is empty" in message and "bad_files: skip" in message
     assert not (tmp_path / "never").exists()
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from study_data import chirps_dataset, noise_dataset, run_snakemake as snakemake, tones_dataset
+from study_data import chirps_dataset, noise_dataset, planned_jobs, run_snakemake as snakemake, tones_dataset
 
 
 pytestmark = pytest.mark.workflow
@@ -32,21 +30,6 @@ BASE_CONFIG = {
     },
 }
 CHIRPS = {"reader": "manifest", "path": "data/chirps", "tasks": {"chirps_direction": "direction"}}
-
-
-def planned_jobs(dry_run_output: str) -> dict[str, set[str]]:
-    """rule -> set of its jobs' first outputs, read from `snakemake --dry-run` output."""
-    jobs: dict[str, set[str]] = defaultdict(set)
-    rule = None
-    for line in dry_run_output.splitlines():
-        if match := re.match(r"^(?:local)?rule (\w+):$", line.strip()):
-            rule = match.group(1)
-            if rule == "all":
-                jobs[rule].add("all")
-        elif rule and line.strip().startswith("output:"):
-            jobs[rule].add(line.split(":", 1)[1].strip().split(",")[0])
-            rule = None
-    return dict(jobs)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +168,7 @@ def test_reordering_config_keys_reruns_nothing(finished_study):
         return value
 
     config = reversed_keys(BASE_CONFIG)
-    config["datasets"]["tones"]["stratify_by"] = "pitch"  # the first task's label, said explicitly
+    config["datasets"]["tones"]["stratify_by"] = "level"  # the default (tones_level sorts first), said explicitly
     result = snakemake(finished_study, config, "--dry-run")
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Nothing to be done" in result.stdout + result.stderr

@@ -219,9 +219,28 @@ def derive_columns(clips: pd.DataFrame, name: str, derive: dict[str, Any]) -> pd
             raise StudyInputError(f"{field}.from: {source!r} is not a column of the clips ({_labels(clips)}).")
         mapping = {str(k): str(v) for k, v in rule["values"].items()}
         values = clips[source].astype(str)
+        _warn_unmatched_keys(field, source, list(rule["values"]), values)
         default = values if rule.get("default") is None else pd.Series(str(rule["default"]), index=values.index)
         clips[column] = values.map(mapping).where(values.isin(list(mapping)), default)
     return clips
+
+
+def _warn_unmatched_keys(field: str, source: str, keys: list[Any], values: pd.Series) -> None:
+    """Labels are compared as text: a `values` key naming no label is most often a YAML number
+    (`03:` is read as 3), so say so."""
+    present = set(values.str.strip())
+    unmatched = [key for key in keys if str(key) not in present]
+    if not unmatched:
+        return
+    numeric = [key for key in unmatched if isinstance(key, (int, float)) and not isinstance(key, bool)]
+    hint = (
+        f"; YAML reads unquoted keys such as 03 as the number {numeric[0]}: quote them ('03': ...)"
+        if numeric else ""
+    )
+    logger.warning(
+        "%s.values: key(s) %s match no value of column %r (values: %s)%s",
+        field, _listing(unmatched), source, _listing(sorted(present)), hint,
+    )
 
 
 def _labels(clips: pd.DataFrame) -> list[str]:

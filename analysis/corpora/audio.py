@@ -24,6 +24,9 @@ AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".oga", ".aif", ".
 #: librosa resampler used whenever a file's rate differs from the study's rate.
 RESAMPLE_TYPE = "soxr_hq"
 
+#: libsndfile subtypes whose samples can be NaN or infinite (decoded when probed, to check them).
+FLOAT_SUBTYPES: frozenset[str] = frozenset({"FLOAT", "DOUBLE"})
+
 
 @dataclass(frozen=True)
 class AudioInfo:
@@ -39,19 +42,36 @@ class AudioInfo:
 
 
 def probe_audio(path: str | os.PathLike) -> AudioInfo:
-    """Read the header of `path` (no decoding). Unreadable or empty files raise StudyInputError."""
+    """Read the header of `path`. Unreadable or empty files raise StudyInputError, and so do
+    floating-point files holding NaN or infinite samples (only those are decoded: integer samples
+    are always finite)."""
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise StudyInputError(f"{path}: the file is empty (0 bytes); remove it from the dataset or replace it.")
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as error:
-        raise StudyInputError(
-            f"{path}: cannot read this audio file ({_reason(error)}); "
-            "replace it with a readable wav/flac/ogg file or remove it from the dataset."
-        ) from error
+        raise _unreadable(path, error) from error
     if info.frames <= 0 or info.samplerate <= 0:
         raise StudyInputError(
             f"{path}: the audio file is empty (0 frames); remove it from the dataset or replace it."
         )
+    if info.subtype in FLOAT_SUBTYPES:
+        try:
+            data, _ = sf.read(str(path), dtype="float64", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError, OSError) as error:
+            raise _unreadable(path, error) from error
+        check_finite(data, path)
     return AudioInfo(frames=int(info.frames), sample_rate=int(info.samplerate), channels=int(info.channels))
+
+
+def check_finite(data: np.ndarray, path: str | os.PathLike) -> None:
+    """Raise StudyInputError naming `path` when `data` holds NaN or infinite samples."""
+    bad = int(data.size - np.count_nonzero(np.isfinite(data)))
+    if bad:
+        raise StudyInputError(
+            f"{path}: {bad} samples are not finite (NaN or infinite); "
+            "repair or remove the file (bad_files: skip leaves it out)."
+        )
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
@@ -59,14 +79,12 @@ def load_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
     try:
         data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as error:
-        raise StudyInputError(
-            f"{path}: cannot read this audio file ({_reason(error)}); "
-            "replace it with a readable wav/flac/ogg file or remove it from the dataset."
-        ) from error
+        raise _unreadable(path, error) from error
     if data.shape[0] == 0:
         raise StudyInputError(
             f"{path}: the audio file is empty (0 frames); remove it from the dataset or replace it."
         )
+    check_finite(data, path)
     signal = to_mono(data)
     return resample(signal, int(file_rate), int(sample_rate))
 
@@ -88,6 +106,13 @@ def resample(signal: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray
 
     out = librosa.resample(signal, orig_sr=orig_rate, target_sr=target_rate, res_type=RESAMPLE_TYPE)
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _unreadable(path: str | os.PathLike, error: Exception) -> StudyInputError:
+    return StudyInputError(
+        f"{path}: cannot read this audio file ({_reason(error)}); "
+        "replace it with a readable wav/flac/ogg file or remove it from the dataset."
+    )
 
 
 def _reason(error: Exception) -> str:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from analysis.corpora.annotations import apply_split_lists, derive_columns, join_metadata, read_text_table
 from analysis.corpora.audio import AUDIO_EXTENSIONS, AudioInfo, probe_audio
+from analysis.corpora.listing import list_audio_files
 from analysis.corpora.presets import preset_names, resolve_dataset
 from analysis.corpora.splits import parse_folds_from, predefined_folds
 from analysis.corpora.tasks import TaskSpec, individual_labels, normalise_task, task_labels
@@ -342,11 +343,18 @@ def _check_task(task: TaskSpec, clips: pd.DataFrame, n_folds: int, in_test_folds
             fix = "turn the predefined split off (`folds_from: false`) or drop those classes (`exclude`)"
         else:
             fewer = f"fewer clips than folds = {n_folds}"
-            fix = f"lower `folds` to at most {max(int(small.min()), 1)} or drop those classes (`exclude`)"
+            fix = _fewer_folds_fix(int(small.min()))
         raise StudyInputError(
             f"{task.field}: column {task.label!r} has classes with {fewer}{variant}: {details}. "
             f"Every fold needs every class: {fix}."
         )
+
+
+def _fewer_folds_fix(smallest: int) -> str:
+    """What to do when a class has `smallest` clips, fewer than the folds (`folds` is at least 2)."""
+    if smallest >= 2:
+        return f"lower `folds` to at most {smallest} or drop those classes (`exclude`)"
+    return "add clips of those classes or drop them (`exclude`); `folds` cannot go below 2"
 
 
 # Readers -------------------------------------------------------------------------------------------
@@ -397,7 +405,7 @@ def read_folders(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame
     depth = options.get("depth", 1)
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         raise StudyInputError(f"datasets.{name}.depth must be a whole number >= 1 (got {depth!r}).")
-    files = list_audio_files(root, _extensions(name, options))
+    files = list_audio_files(root, _extensions(name, options), name)
     rows = []
     shallow: list[str] = []
     for rel in files:
@@ -418,7 +426,7 @@ def read_pattern(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame
     """Labels from a regular expression's named groups, searched in the relative posix path."""
     regex = compile_pattern(name, options.get("pattern"))
     columns = list(regex.groupindex)
-    files = list_audio_files(root, _extensions(name, options))
+    files = list_audio_files(root, _extensions(name, options), name)
     rows = []
     unmatched: list[str] = []
     for rel in files:
@@ -480,20 +488,6 @@ def compile_pattern(name: str, pattern: Any) -> re.Pattern[str]:
     if reserved:
         raise StudyInputError(f"{field}: group names {reserved} are reserved manifest columns; rename them.")
     return regex
-
-
-def list_audio_files(root: Path, extensions: Iterable[str]) -> list[str]:
-    """Relative posix paths of the audio files under `root`, sorted; hidden files and folders skipped."""
-    wanted = tuple(extensions)
-    found: list[str] = []
-    for folder, dirs, files in os.walk(root, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        rel_folder = Path(folder).relative_to(root)
-        for file_name in files:
-            if file_name.startswith(".") or not file_name.lower().endswith(wanted):
-                continue
-            found.append((rel_folder / file_name).as_posix())
-    return sorted(found)
 
 
 def _extensions(name: str, options: dict[str, Any]) -> tuple[str, ...]:

@@ -132,7 +132,9 @@ def assign_folds(
         details = ", ".join(f"{label!r} ({count} clips)" for label, count in small.items())
         raise StudyInputError(
             f"{source}: column {stratify_by!r} has classes with fewer clips than folds = {n_folds}: "
-            f"{details}. Lower `folds` to at most {int(small.min())} or drop those classes."
+            f"{details}. "
+            + (f"Lower `folds` to at most {int(small.min())} or drop those classes."
+               if int(small.min()) >= 2 else "Add clips of those classes or drop them; `folds` cannot go below 2.")
         )
 
     folds = np.full(len(labels), -1, dtype=np.int64)

@@ -83,6 +83,7 @@ def extract_features(
     manifest = read_manifest(manifest_path)
     paths = [str(p) for p in manifest["path"]]
     shape = row_shape(prep, resolved, int(sample_rate), clip_durations(manifest)) if prep else None
+    warn_short_clips(manifest, resolved, int(sample_rate), shape)
 
     features, clips = compute_features(
         paths, extractor, resolved, int(sample_rate), shape=shape, threads=threads, progress=progress
@@ -135,6 +136,24 @@ def read_manifest(manifest_path: str) -> pd.DataFrame:
             "rebuild the manifest with analysis.corpora.readers.index_dataset."
         )
     return manifest
+
+
+def warn_short_clips(manifest: pd.DataFrame, params: dict[str, Any], sample_rate: int, shape: RowShape | None) -> int:
+    """Log how many clips are shorter than one analysis window (they are zero-padded to one): the
+    `preparation` window of a windowed extractor, else one STFT frame. Returns the count."""
+    if "win_ms" not in params or "hop_ms" not in params:
+        return 0
+    frames = shape.frames if shape is not None and shape.windowed else 1
+    needed = samples_for_frames(frames, params, sample_rate)
+    lengths = np.round(clip_durations(manifest) * sample_rate)
+    short = lengths < needed
+    if short.any():
+        examples = ", ".join(str(p) for p in manifest.loc[short, "path"].head(3))
+        logger.warning(
+            "%d of %d clips are shorter than one analysis window (%.3f s) and are zero-padded to it (e.g. %s)",
+            int(short.sum()), len(manifest), needed / sample_rate, examples,
+        )
+    return int(short.sum())
 
 
 def clip_durations(manifest: pd.DataFrame) -> np.ndarray:

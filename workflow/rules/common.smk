@@ -6,27 +6,30 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+import yaml
+
+from analysis.config_checks import coerce_numbers, sorted_keys as _sorted_keys, top_level_problem
+from analysis.corpora.listing import dataset_fingerprint, file_digest
 from analysis.corpora.presets import resolve_dataset
 from analysis.corpora.readers import dataset_config_problems
 from analysis.corpora.tasks import normalise_task
 
 
+_SCHEMA_PATH = Path(workflow.current_basedir) / "../schemas/config.schema.yaml"
+_SCHEMA = yaml.safe_load(_SCHEMA_PATH.read_text())
+# One line for an unknown top-level key (the schema's message would be a page-long dump), and
+# numbers PyYAML leaves as strings (`1e-3`) read as numbers before the schema checks them.
+if (_problem := top_level_problem(config, _SCHEMA)) is not None:
+    raise WorkflowError(_problem)
+_coerced = coerce_numbers(config, _SCHEMA)
+config.clear()
+config.update(_coerced)
+
 validate(config, schema="../schemas/config.schema.yaml")
 
 
-def _sorted_keys(value):
-    """`value` with the keys of every mapping in it sorted (lists keep their order)."""
-    if isinstance(value, dict):
-        return {key: _sorted_keys(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted_keys(item) for item in value]
-    return value
-
-
-# A job's params must not depend on the order keys are written in the config, or reordering the
-# config would rerun jobs; only a dataset's first task keeps a meaning (its label is the default
-# stratification column), so it is noted before the keys are sorted.
-FIRST_TASK = {name: next(iter(spec["tasks"])) for name, spec in config.get("datasets", {}).items()}
+# A job's params must not depend on the order keys are written in the config (YAML mappings are
+# unordered), or reordering the config would rerun jobs: every mapping's keys are sorted as text.
 _canonical_config = _sorted_keys(config)
 config.clear()
 config.update(_canonical_config)
@@ -114,9 +117,15 @@ def reader_options(dataset):
     return {key: spec[key] for key in READER_KEYS if key in spec}
 
 
+def default_split_task(dataset):
+    """The task whose name sorts first: its label is the default `stratify_by` (YAML mappings are
+    unordered, so the order tasks are written in cannot choose it)."""
+    return min(DATASETS[dataset]["tasks"])
+
+
 def stratify_column(dataset):
     spec = dataset_config(dataset)
-    return spec.get("stratify_by", TASKS[FIRST_TASK[dataset]]["label"])
+    return spec.get("stratify_by", TASKS[default_split_task(dataset)]["label"])
 
 
 # Input functions ---------------------------------------------------------------------------------
@@ -132,6 +141,31 @@ def index_inputs(wildcards):
     return []
 
 
+def manifest_input(dataset):
+    """A dataset's manifest as an input: `ancient`, so that indexing again with the same result (a
+    touched audio file) reruns nothing; `manifest_digests` is the param that reruns a job when the
+    manifest's content changes (index_dataset is a checkpoint: after it runs, Snakemake evaluates
+    the jobs that read its manifest again)."""
+    return ancient(f"results/datasets/{dataset}/manifest.parquet")
+
+
+def manifest_digests(datasets):
+    """dataset -> content hash of its manifest ("" before it is indexed)."""
+    return {d: file_digest(f"results/datasets/{d}/manifest.parquet") for d in datasets}
+
+
+def dataset_manifest_digest(wildcards):
+    return manifest_digests([wildcards.dataset])
+
+
+def all_manifest_digests(wildcards):
+    return manifest_digests(sorted(DATASETS))
+
+
+def model_manifest_digests(names):
+    return manifest_digests(_datasets_of(names))
+
+
 def model_tasks(names):
     return {task: TASKS[task] for task in names}
 
@@ -143,7 +177,7 @@ def _datasets_of(names):
 def model_inputs(names):
     datasets = _datasets_of(names)
     return {
-        "manifests": [f"results/datasets/{d}/manifest.parquet" for d in datasets],
+        "manifests": [manifest_input(d) for d in datasets],
         "features": [f"results/features/{EXTRACTOR}/{d}.npy" for d in datasets],
         "clip_rows": [f"results/features/{EXTRACTOR}/{d}.clips.npy" for d in datasets],
         "splits": [f"results/splits/{d}.parquet" for d in datasets],
@@ -164,6 +198,14 @@ def single_params(wildcards):
 
 def pair_params(wildcards):
     return model_tasks([wildcards.task_a, wildcards.task_b])
+
+
+def single_manifest_digests(wildcards):
+    return model_manifest_digests([wildcards.task])
+
+
+def pair_manifest_digests(wildcards):
+    return model_manifest_digests([wildcards.task_a, wildcards.task_b])
 
 
 def single_dirs():
@@ -189,7 +231,7 @@ def all_model_metrics():
 
 
 def all_manifests():
-    return [f"results/datasets/{d}/manifest.parquet" for d in sorted(DATASETS)]
+    return [manifest_input(d) for d in sorted(DATASETS)]
 
 
 def all_audio_stats():
@@ -238,6 +280,15 @@ def dataset_reader_options(wildcards):
     return reader_options(wildcards.dataset)
 
 
+def dataset_files(wildcards):
+    """A fingerprint of the dataset's audio files and tables (path, size, modification time): a
+    changed file set reruns the indexing (and, through it, only what the new manifest changes)."""
+    if "demo" in DATASETS[wildcards.dataset]:
+        return ""
+    options = reader_options(wildcards.dataset) | {"reader": dataset_config(wildcards.dataset)["reader"]}
+    return dataset_fingerprint(dataset_path(wildcards.dataset), options)
+
+
 def split_column(wildcards):
     return stratify_column(wildcards.dataset)
 
@@ -245,7 +296,7 @@ def split_column(wildcards):
 def split_task(wildcards):
     """The first task of the dataset whose label is the stratification column, or None."""
     column = stratify_column(wildcards.dataset)
-    tasks = [FIRST_TASK[wildcards.dataset]] + list(DATASETS[wildcards.dataset]["tasks"])
+    tasks = sorted(DATASETS[wildcards.dataset]["tasks"])
     tasks = [task for task in tasks if TASKS[task]["label"] == column]
     return {"name": tasks[0], **TASKS[tasks[0]]} if tasks else None
 

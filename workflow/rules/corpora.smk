@@ -16,9 +16,12 @@ rule demo_corpus:
         "../scripts/demo_corpus.py"
 
 
-rule index_dataset:
+# A checkpoint: once it has run, Snakemake looks again at the jobs that read the manifest, and a
+# manifest rewritten with the same content (a touched or re-copied file) reruns none of them.
+checkpoint index_dataset:
     """One row per clip: path, duration, sample rate, channels and the label columns; the files
-    left out as unreadable or empty (`bad_files: skip`) are listed in skipped.csv."""
+    left out as unreadable or empty (`bad_files: skip`) are listed in skipped.csv. Reruns when the
+    dataset's audio files or tables change (`files`: their paths, sizes and modification times)."""
     input:
         index_inputs,
     output:
@@ -30,6 +33,7 @@ rule index_dataset:
         tasks=dataset_tasks,
         options=dataset_reader_options,
         folds=config["folds"],
+        files=dataset_files,
     log:
         "logs/index_dataset/{dataset}.log",
     threads: 1

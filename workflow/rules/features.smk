@@ -13,12 +13,13 @@ rule extract_features:
     wildcard_constraints:
         extractor=EXTRACTOR,
     input:
-        manifest="results/datasets/{dataset}/manifest.parquet",
+        manifest=lambda wildcards: manifest_input(wildcards.dataset),
     output:
         features="results/features/{extractor}/{dataset}.npy",
         clips="results/features/{extractor}/{dataset}.clips.npy",
         description="results/features/{extractor}/{dataset}.json",
     params:
+        manifest_digest=dataset_manifest_digest,
         settings=FEATURE_SETTINGS,
         sample_rate=config["sample_rate"],
     log:

@@ -1,9 +1,11 @@
 rule audio_stats:
     """Per-clip file size, level and SNR estimate of one dataset: only a new dataset reads audio."""
     input:
-        manifest="results/datasets/{dataset}/manifest.parquet",
+        manifest=lambda wildcards: manifest_input(wildcards.dataset),
     output:
         stats="results/datasets/{dataset}/audio_stats.parquet",
+    params:
+        manifest_digest=dataset_manifest_digest,
     log:
         "logs/audio_stats/{dataset}.log",
     benchmark:
@@ -71,6 +73,7 @@ else:
         params:
             tasks=TASKS,
             datasets=sorted(DATASETS),
+            manifest_digests=all_manifest_digests,
             factors=dataset_factors(),
         log:
             "logs/task_features.log",

@@ -2,10 +2,11 @@ rule make_splits:
     """The test fold of every clip (the corpus's own split, or stratified k-fold); every model of the
     study uses these folds."""
     input:
-        manifest="results/datasets/{dataset}/manifest.parquet",
+        manifest=lambda wildcards: manifest_input(wildcards.dataset),
     output:
         splits="results/splits/{dataset}.parquet",
     params:
+        manifest_digest=dataset_manifest_digest,
         folds=config["folds"],
         seed=config["split_seed"],
         stratify_by=split_column,

@@ -14,6 +14,7 @@ rule train_single:
         confusion="results/models/single/{task}/confusion.parquet",
     params:
         tasks=single_params,
+        manifest_digests=single_manifest_digests,
         datasets=single_datasets,
         model=config["model"],
         training=config["training"],
@@ -42,6 +43,7 @@ rule train_pair:
         confusion="results/models/pair/{task_a}__{task_b}/confusion.parquet",
     params:
         tasks=pair_params,
+        manifest_digests=pair_manifest_digests,
         datasets=pair_datasets,
         model=config["model"],
         training=config["training"],

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from analysis.corpora.fold_check import check_training_classes
 from analysis.logs import log_to_file
 from analysis.mtl.train import train_study_model
 
@@ -8,6 +9,12 @@ datasets = snakemake.params.datasets
 clip_rows = None
 if "clip_rows" in snakemake.input.keys():
     clip_rows = dict(zip(datasets, snakemake.input.clip_rows))
+# Before any training: a class missing from a fold's training part would be scored 0 silently.
+check_training_classes(
+    snakemake.params.tasks,
+    dict(zip(datasets, snakemake.input.manifests)),
+    dict(zip(datasets, snakemake.input.splits)),
+)
 train_study_model(
     tasks=snakemake.params.tasks,
     manifests=dict(zip(datasets, snakemake.input.manifests)),
