@@ -148,11 +148,11 @@ rule prediction:
 
 
 rule regression:
-    """Linear regression of the mean gain on a few pair features, coefficients with 95 % CIs."""
+    """Linear regression of the mean gain on a few pair features (fixed, or chosen inside each
+    training fold), its leave-task-out R² and permutation p-value."""
     input:
         gains="results/study/gains.parquet",
         pair_features="results/study/pair_features.parquet",
-        correlations="results/analysis/correlations.csv",
     output:
         regression=report(
             "results/analysis/regression.csv",
@@ -161,6 +161,8 @@ rule regression:
         ),
     params:
         selection=config["analysis"]["regression_features"],
+        permutations=config["analysis"]["permutations"],
+        seed=config["analysis"]["seed"],
     log:
         "logs/regression.log",
     threads: 1
