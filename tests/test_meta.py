@@ -257,6 +257,13 @@ def test_published_gradients_are_central_differences_at_int_n_p() -> None:
         "bs_curve_grad_70": (256 - 196) / 20})
 
 
+def test_published_gradient_index_is_their_floating_point_int_n_times_p() -> None:
+    # Their int(len(xs) * 0.7) with 90 points is int(62.99999999999999) = 62, not 63.
+    steps = np.arange(90.0)
+    gradients = bs_curve_gradients(pd.Series(steps ** 2, index=steps))
+    assert gradients["bs_curve_grad_70"] == pytest.approx(2 * 62)
+
+
 def test_published_log_fit_uses_every_tenth_of_the_first_5000_points() -> None:
     steps = np.arange(10, 60010, 10)  # 6000 logged points
     loss = 0.5 - 0.4 * np.log(0.02 * steps + 1.5)

@@ -92,7 +92,7 @@ def bs_curve_gradients(curve: pd.Series,
     loss = curve.to_numpy(dtype=float)
     result = {}
     for p in percents:
-        i = int(len(curve) * p / 100)
+        i = int(len(curve) * (p / 100))  # their int(len(xs) * 0.3), same floating point
         defined = 1 <= i < len(curve) - 1
         result[f"bs_curve_grad_{p}"] = (float((loss[i + 1] - loss[i - 1])
                                               / (steps[i + 1] - steps[i - 1]))
