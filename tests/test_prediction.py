@@ -222,6 +222,22 @@ def test_untested_verdicts_are_left_out_and_the_table_says_how_it_permuted(caplo
     assert "left out" in caplog.text and "optimistic" in caplog.text
 
 
+def test_control_pairs_are_left_out() -> None:
+    gains, pair_gains, pair_features = study(seed=9)
+    controls = pd.DataFrame({"main": ["task0", "task1_control"], "aux": ["task0_control", "task1"],
+                             "mean_gain": [-0.01, 0.0], "verdict": "no significant change"})
+    with_controls = pd.concat([pair_gains, controls], ignore_index=True)
+    control_features = pair_features.iloc[:2].assign(main=controls["main"].to_numpy(),
+                                                     aux=controls["aux"].to_numpy())
+    features = pd.concat([pair_features, control_features], ignore_index=True)
+    control_gains = controls.rename(columns={"mean_gain": "gain"}).drop(columns="verdict").assign(
+        fold=0, seed=0, single=0.7, pair=0.7)
+    scores, _ = calibrated_tables(pd.concat([gains, control_gains], ignore_index=True),
+                                  with_controls, features, permutations=19)
+    expected, _ = calibrated_tables(gains, pair_gains, pair_features, permutations=19)
+    pd.testing.assert_frame_equal(scores, expected)
+
+
 def test_written_tables_name_the_protocol_and_are_reproducible(tmp_path) -> None:
     gains, pair_gains, pair_features = study(seed=6)
     paths = {name: tmp_path / name for name in ("gains.parquet", "pair_gains.csv", "pf.parquet")}

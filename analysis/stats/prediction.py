@@ -57,6 +57,7 @@ COEFFICIENT_COLUMNS = ["protocol", "target", "feature", "mean_coefficient", "std
 SIGNIFICANT_GAIN = "gain"
 NOT_TESTED = "not tested"
 RIDGE_ALPHAS = np.logspace(-2, 4, 13)
+CONTROL_SUFFIX = "_control"  # the reserved suffix of control tasks (controls: true)
 
 
 @dataclass
@@ -85,8 +86,15 @@ def feature_frame(table: pd.DataFrame, pair_features: pd.DataFrame) -> pd.DataFr
 
 
 def design(targets: pd.DataFrame, pair_features: pd.DataFrame, target: str) -> Design:
-    """The pairs of `targets` (main, aux, `target`) that have pair features, as a design."""
-    table = targets.merge(pair_features, on=PAIR_KEYS, how="inner", validate="one_to_one")
+    """The pairs of `targets` (main, aux, `target`) that have pair features, as a design; pairs
+    with a control task (shuffled labels, `controls: true`) are left out: they show what no
+    information does, they are not task pairs whose gains a predictor should learn."""
+    control = (targets["main"].astype(str).str.endswith(CONTROL_SUFFIX)
+               | targets["aux"].astype(str).str.endswith(CONTROL_SUFFIX))
+    if control.any():
+        logger.info("%d control pair(s) left out of the prediction", int(control.sum()))
+    table = targets[~control].merge(pair_features, on=PAIR_KEYS, how="inner",
+                                    validate="one_to_one")
     features = feature_frame(table, pair_features)
     return Design(features.to_numpy(), table[target].to_numpy(), list(features.columns),
                   table["main"].astype(str).to_numpy(), table["aux"].astype(str).to_numpy())

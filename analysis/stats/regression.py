@@ -153,9 +153,10 @@ def regression_table(gains: pd.DataFrame, pair_features: pd.DataFrame,
                      seed: int = 0) -> pd.DataFrame:
     """Coefficients of the mean gain on the chosen pair features, with the cross-validated R^2 and
     its permutation p-value."""
-    table = mean_gains(gains).merge(pair_features, on=PAIR_KEYS, how="inner",
-                                    validate="one_to_one")
-    data = design(mean_gains(gains), pair_features, "gain")
+    data = design(mean_gains(gains), pair_features, "gain")  # control pairs left out
+    kept = pd.DataFrame({"main": data.main, "aux": data.aux})
+    table = kept.merge(mean_gains(gains), on=PAIR_KEYS).merge(pair_features, on=PAIR_KEYS,
+                                                              validate="one_to_one")
     fixed = not isinstance(selection, int)
     columns = fixed_columns(list(selection), data.features) if fixed else selection
     how = "fixed list" if fixed else f"top {selection} by |r|, chosen inside each training fold"
