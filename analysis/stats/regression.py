@@ -3,11 +3,12 @@ cross-validation on held-out tasks.
 
 The features are either fixed beforehand (config `analysis.regression_features` as a list) or, with
 an integer k (the default, 3), the k features most correlated with the gain, taken in order of
-|Pearson r| and skipping a feature whose |r| with one already chosen exceeds `MAX_COLLINEARITY`,
-chosen *inside* the cross-validation: in each leave-task-out fold (see `analysis.stats.prediction`:
-the pairs of one main task are predicted by a model fit on the pairs touching neither that task)
-the k features are chosen on the training pairs only, then an ordinary least-squares fit on them
-predicts the held-out pairs.
+|Pearson r| and skipping a feature whose multiple correlation with those already chosen exceeds
+`MAX_COLLINEARITY` (a difference `main-aux_f` once `main_f` and `aux_f` are chosen), chosen
+*inside* the cross-validation: in each leave-task-out fold (see `analysis.stats.prediction`: the
+pairs of one main task are predicted by a model fit on the pairs touching neither that task) the k
+features are chosen on the training pairs only, then an ordinary least-squares fit on them predicts
+the held-out pairs.
 
 Columns of `regression.csv` (one row per term):
 
@@ -71,11 +72,17 @@ def strongest(x: np.ndarray, y: np.ndarray, k: int) -> list[int]:
     for column in np.argsort(-np.abs(r), kind="stable"):
         if len(chosen) == k or norms[column] == 0:
             break
-        related = [abs(x[:, column] @ x[:, other]) / (norms[column] * norms[other])
-                   for other in chosen]
-        if not any(value > MAX_COLLINEARITY for value in related):
+        if not chosen or multiple_correlation(x[:, chosen], x[:, column]) <= MAX_COLLINEARITY:
             chosen.append(int(column))
     return chosen
+
+
+def multiple_correlation(chosen: np.ndarray, candidate: np.ndarray) -> float:
+    """Correlation of a centred `candidate` with its least-squares fit on centred `chosen`
+    columns: a difference `main-aux_f` is 1 with `main_f` and `aux_f` although it is not with
+    either alone."""
+    fitted = chosen @ np.linalg.lstsq(chosen, candidate, rcond=None)[0]
+    return float(np.sqrt(np.sum(fitted ** 2) / np.sum(candidate ** 2)))
 
 
 def ols_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
