@@ -33,13 +33,14 @@ import statsmodels.api as sm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import analysis.stats.prediction as prediction  # noqa: E402
-from analysis.meta.pair_features import pair_features_table  # noqa: E402
-from analysis.stats.bingel_sogaard import published_tables  # noqa: E402
-from analysis.stats.correlations import mean_gains  # noqa: E402
-from analysis.stats.prediction import calibrated_tables, design  # noqa: E402
-from analysis.stats.regression import regression_table, strongest  # noqa: E402
-from simulated_pairs import simulated_pairs  # noqa: E402
+from simulated_pairs import simulated_pairs
+
+from analysis.meta.pair_features import pair_features_table
+from analysis.stats import prediction
+from analysis.stats.bingel_sogaard import published_tables
+from analysis.stats.correlations import mean_gains
+from analysis.stats.prediction import calibrated_tables, design
+from analysis.stats.regression import regression_table, strongest
 
 ALPHA = 0.05
 

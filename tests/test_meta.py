@@ -8,10 +8,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from study_data import SAMPLE_RATE, write_manifest_dataset
 
+from analysis.corpora.tasks import TaskSpec, task_labels
 from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
-from analysis.corpora.tasks import TaskSpec, task_labels
 from analysis.meta.audio import frame_powers, snr_estimate, write_audio_stats
 from analysis.meta.dataset import (
     audio_features,
@@ -37,7 +38,6 @@ from analysis.meta.learning_curve import (
     mean_curve,
 )
 from analysis.meta.task_features import write_task_features
-from study_data import SAMPLE_RATE, write_manifest_dataset
 
 
 def manifest() -> pd.DataFrame:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from simulated_pairs import simulated_pairs
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold, cross_val_score
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -17,7 +18,6 @@ from analysis.errors import StudyInputError
 from analysis.io import read_table
 from analysis.meta.pair_features import pair_features_table
 from analysis.stats.bingel_sogaard import published_tables
-from analysis.stats.regression import regression_table
 from analysis.stats.prediction import (
     RIDGE_ALPHAS,
     SCORE_COLUMNS,
@@ -28,7 +28,7 @@ from analysis.stats.prediction import (
     task_permutation,
     write_prediction,
 )
-from simulated_pairs import simulated_pairs
+from analysis.stats.regression import regression_table
 
 ALPHA = 0.05
 
@@ -98,7 +98,7 @@ def test_pair_features_errors_name_the_problem() -> None:
 # --- the calibrated predictor's pieces -----------------------------------------------------------
 
 def test_leave_task_out_holds_out_every_pair_touching_the_task() -> None:
-    gains, pair_gains, pair_features = study(seed=1)
+    _gains, pair_gains, pair_features = study(seed=1)
     data = design(pair_gains.rename(columns={"mean_gain": "gain"}), pair_features, "gain")
     folds = leave_task_out(data)
     tested = np.concatenate([fold.test for fold in folds])
@@ -112,7 +112,7 @@ def test_leave_task_out_holds_out_every_pair_touching_the_task() -> None:
 
 
 def test_ridge_path_equals_scikit_learn_ridge() -> None:
-    gains, pair_gains, pair_features = study(seed=2)
+    _gains, pair_gains, pair_features = study(seed=2)
     data = design(pair_gains.rename(columns={"mean_gain": "gain"}), pair_features, "gain")
     fold = leave_task_out(data)[0]
     path = ridge_path(fold, data.y.reshape(-1, 1))
@@ -125,7 +125,7 @@ def test_ridge_path_equals_scikit_learn_ridge() -> None:
 
 
 def test_task_permutation_relabels_tasks() -> None:
-    gains, pair_gains, pair_features = study(seed=3)
+    _gains, pair_gains, pair_features = study(seed=3)
     data = design(pair_gains.rename(columns={"mean_gain": "gain"}), pair_features, "gain")
     order = task_permutation(data, np.random.default_rng(0))
     assert sorted(order) == list(range(len(data.y)))
@@ -166,7 +166,7 @@ def test_a_planted_feature_effect_is_found() -> None:
     found = 0
     for seed in range(10):
         gains, pair_gains, pair_features = study(seed=2000 + seed, n_tasks=12, effect=0.08)
-        scores, coefficients = calibrated_tables(gains, pair_gains, pair_features,
+        scores, _coefficients = calibrated_tables(gains, pair_gains, pair_features,
                                                  permutations=99, seed=seed)
         found += p_values(scores)["gain"] <= ALPHA
     assert stats.binom.sf(3, 10, ALPHA) < 0.002
@@ -261,7 +261,7 @@ def test_published_protocol_reproduces_their_notebook() -> None:
     """The numbers of the code of Bingel & Sogaard (experiments.ipynb), written out here with
     scikit-learn as they wrote it: min-max scaling of all pairs, `LogisticRegression()` of sklearn
     0.18 (liblinear), per-fold F1 of shuffled 5-fold CV averaged, mean and std over repetitions."""
-    gains, pair_gains, pair_features = study(seed=8, protocol="bingel_sogaard")
+    gains, _pair_gains, pair_features = study(seed=8, protocol="bingel_sogaard")
     scores, _ = published_tables(gains, pair_features, repetitions=20, seed=5)
     table = gains.groupby(["main", "aux"], as_index=False)["gain"].mean().merge(
         pair_features, on=["main", "aux"])
