@@ -10,7 +10,8 @@ pairs of one main task are predicted by a model fit on the pairs touching neithe
 features are chosen on the training pairs only, then an ordinary least-squares fit on them predicts
 the held-out pairs.
 
-Columns of `regression.csv` (one row per term):
+Columns of `regression.csv` (one row per term; `protocol`: the `analysis.protocol` whose pair
+features were regressed on):
 
 - `cv_r_squared`, `cv_p_value`: the out-of-fold R^2 of the whole procedure (selection included) on
   the pooled held-out pairs, and its permutation p-value (`permutation`: `tasks` = the tasks are
@@ -54,7 +55,7 @@ from analysis.stats.prediction import (
 logger = logging.getLogger(__name__)
 
 MAX_COLLINEARITY = 0.9
-REGRESSION_COLUMNS = ["term", "coefficient", "std_error", "t_statistic", "p_value", "ci_low",
+REGRESSION_COLUMNS = ["protocol", "term", "coefficient", "std_error", "t_statistic", "p_value", "ci_low",
                       "ci_high", "n_pairs", "r_squared", "adj_r_squared", "selection",
                       "times_selected", "n_folds", "cv_r_squared", "cv_p_value", "permutation"]
 
@@ -157,7 +158,7 @@ def fit_all_pairs(table: pd.DataFrame, features: list[str], fixed: bool) -> dict
 
 def regression_table(gains: pd.DataFrame, pair_features: pd.DataFrame,
                      selection: int | list[str] = 3, permutations: int = 500,
-                     seed: int = 0) -> pd.DataFrame:
+                     seed: int = 0, protocol: str = "calibrated") -> pd.DataFrame:
     """Coefficients of the mean gain on the chosen pair features, with the cross-validated R^2 and
     its permutation p-value."""
     data = design(mean_gains(gains), pair_features, "gain")  # control pairs left out
@@ -188,15 +189,17 @@ def regression_table(gains: pd.DataFrame, pair_features: pd.DataFrame,
     fit = fit_all_pairs(table, features, fixed)
     counts = {data.features[i]: sum(i in chosen for chosen in chosen_per_fold)
               for i in range(len(data.features))}
-    result = pd.DataFrame(fit, columns=REGRESSION_COLUMNS[:10]).assign(selection=how, **cv)
+    result = pd.DataFrame(fit, columns=REGRESSION_COLUMNS[1:11]).assign(
+        protocol=protocol, selection=how, **cv)
     result["times_selected"] = result["term"].map(counts)
     return result[REGRESSION_COLUMNS]
 
 
 def write_regression(gains_path: str, pair_features_path: str, out_csv: str,
-                     selection: int | list[str] = 3, permutations: int = 500,
-                     seed: int = 0) -> None:
-    """Write `regression.csv`: one row per term (Intercept and each feature)."""
+                     selection: int | list[str] = 3, permutations: int = 500, seed: int = 0,
+                     protocol: str = "calibrated") -> None:
+    """Write `regression.csv`: one row per term (Intercept and each feature); `protocol` is the
+    one that built the pair features."""
     table = regression_table(read_table(gains_path), read_table(pair_features_path), selection,
-                             permutations, seed)
+                             permutations, seed, protocol)
     write_table(table, out_csv)

@@ -161,6 +161,7 @@ rule regression:
         ),
     params:
         selection=config["analysis"]["regression_features"],
+        protocol=config["analysis"]["protocol"],
         permutations=config["analysis"]["permutations"],
         seed=config["analysis"]["seed"],
     log:

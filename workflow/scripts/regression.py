@@ -9,4 +9,5 @@ write_regression(
     selection=snakemake.params.selection,
     permutations=snakemake.params.permutations,
     seed=snakemake.params.seed,
+    protocol=snakemake.params.protocol,
 )
