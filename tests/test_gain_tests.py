@@ -126,29 +126,36 @@ def regression_inputs(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_regression_recovers_a_planted_slope_and_skips_collinear_features() -> None:
     gains, features = regression_inputs()
-    correlations = correlations_table(gains, features)
-    table = regression_table(gains, features, correlations, selection=2).set_index("term")
+    table = regression_table(gains, features, selection=2, permutations=199).set_index("term")
     assert list(table.index)[0] == "Intercept" and len(table) == 3
     assert "f_noise" in table.index  # f_copy (|r| > 0.9 with the first pick) is skipped
     signal = "f_signal" if "f_signal" in table.index else "f_copy"
     sd = features[signal].std(ddof=0)
     slope = 0.03 * sd * (1 if signal == "f_signal" else 0.5)
-    assert table.loc[signal, "ci_low"] < slope < table.loc[signal, "ci_high"]
-    assert table.loc[signal, "p_value"] < 1e-6 and table["r_squared"].iloc[0] > 0.9
+    assert abs(table.loc[signal, "coefficient"] - slope) < 3 * table.loc[signal, "std_error"]
+    # chosen on these pairs: no p-value or interval; the test is the cross-validated one
+    assert table[["p_value", "ci_low", "ci_high"]].isna().all().all()
+    assert table["cv_r_squared"].iloc[0] > 0.8 and table["cv_p_value"].iloc[0] == 1 / 200
+    assert (table["permutation"] == "tasks").all()
+    alone = regression_table(gains, features.drop(columns="f_copy"), selection=1,
+                             permutations=9).set_index("term")
+    assert alone.loc["f_signal", "times_selected"] == alone.loc["f_signal", "n_folds"] == 6
 
 
 def test_regression_fixed_list_and_unknown_feature() -> None:
     gains, features = regression_inputs()
-    correlations = correlations_table(gains, features)
-    table = regression_table(gains, features, correlations, selection=["f_noise"])
-    assert list(table["term"]) == ["Intercept", "f_noise"] and (table["selection"] == "fixed list").all()
+    table = regression_table(gains, features, selection=["f_signal", "f_noise"], permutations=19)
+    assert list(table["term"]) == ["Intercept", "f_signal", "f_noise"]
+    assert (table["selection"] == "fixed list").all()
+    assert table["p_value"].notna().all()  # two-way cluster-robust by main and auxiliary task
+    assert table.set_index("term").loc["f_signal", "ci_low"] > 0
     with pytest.raises(StudyInputError, match="analysis.regression_features"):
-        regression_table(gains, features, correlations, selection=["f_typo"])
+        regression_table(gains, features, selection=["f_typo"])
 
 
 def test_regression_with_too_few_pairs_is_nan() -> None:
     gains, features = regression_inputs()
     keep = features.index[:4]
-    table = regression_table(gains.loc[keep], features.loc[keep], correlations_table(
-        gains.loc[keep], features.loc[keep]), selection=["f_signal", "f_noise"])
-    assert table["coefficient"].isna().all()
+    table = regression_table(gains.loc[keep], features.loc[keep],
+                             selection=["f_signal", "f_noise"])
+    assert table["coefficient"].isna().all() and table["cv_r_squared"].isna().all()

@@ -8,10 +8,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from study_data import SAMPLE_RATE, write_manifest_dataset
 
+from analysis.corpora.tasks import TaskSpec, task_labels
 from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
-from analysis.corpora.tasks import TaskSpec, task_labels
 from analysis.meta.audio import frame_powers, snr_estimate, write_audio_stats
 from analysis.meta.dataset import (
     audio_features,
@@ -20,16 +21,23 @@ from analysis.meta.dataset import (
     label_tokens,
     labelled_clips,
 )
-from analysis.meta.information import information_features, label_counts, label_entropy, label_kurtosis
+from analysis.meta.information import (
+    information_features,
+    label_counts,
+    label_entropy,
+    label_imbalance_ratio,
+    label_kurtosis,
+    label_norm_entropy,
+)
 from analysis.meta.learning_curve import (
+    bs_curve_gradients,
+    bs_fit_log_curve,
     curve_features,
     curve_gradients,
     fit_log_curve,
     mean_curve,
-    percent_index,
 )
 from analysis.meta.task_features import write_task_features
-from study_data import SAMPLE_RATE, write_manifest_dataset
 
 
 def manifest() -> pd.DataFrame:
@@ -177,31 +185,94 @@ def test_label_entropy_in_bits() -> None:
     assert label_entropy(np.array([7.0])) == 0.0
 
 
-def test_label_kurtosis_by_hand() -> None:
-    # counts (3, 1, 1): mean 5/3, m2 = 8/9, m4 = 32/27, Fisher kurtosis = m4 / m2**2 - 3 = -1.5
+def test_label_kurtosis_of_the_frequency_ordered_distribution_by_hand() -> None:
+    # counts (3, 1, 1): ranks 1, 2, 3 with weights 0.6, 0.2, 0.2: mean 1.6, m2 = 0.64,
+    # m4 = 0.6 * 0.6**4 + 0.2 * 0.4**4 + 0.2 * 1.4**4 = 0.8512, kurtosis = m4 / m2**2 - 3
     counts = label_counts(word_clips()["label"])
     assert list(counts) == [3.0, 1.0, 1.0]
-    assert label_kurtosis(counts) == pytest.approx(-1.5)
+    assert label_kurtosis(counts) == pytest.approx(0.8512 / 0.64 ** 2 - 3)
+    assert label_kurtosis(np.array([1.0, 3.0, 1.0])) == label_kurtosis(counts)  # label order
 
 
-def test_label_kurtosis_of_a_balanced_task_is_nan() -> None:
-    assert math.isnan(label_kurtosis(np.array([4.0, 4.0, 4.0])))
-    assert math.isnan(label_kurtosis(np.array([4.0])))
+@pytest.mark.parametrize("counts", [[4.0, 4.0], [9.0, 1.0], [1.0, 9.0], [4.0, 4.0, 4.0],
+                                    [100.0, 1.0, 1.0, 1.0]])
+def test_label_imbalance_features_are_finite_for_binary_and_balanced_tasks(counts) -> None:
+    counts = np.array(counts)
+    for feature in (label_kurtosis, label_norm_entropy, label_imbalance_ratio):
+        assert math.isfinite(feature(counts)), feature.__name__
 
 
-def test_percent_index_rounds_half_up() -> None:
-    assert [percent_index(11, p) for p in (10, 20, 30, 50, 70)] == [1, 2, 3, 5, 7]
-    assert percent_index(6, 10) == 1  # 0.5 rounds up
-    assert percent_index(2, 70) == 1
+def test_label_imbalance_features_by_hand() -> None:
+    # A Bernoulli(p) rank has kurtosis 1 / (p (1 - p)) - 6.
+    assert label_kurtosis(np.array([5.0, 5.0])) == pytest.approx(-2.0)
+    assert label_kurtosis(np.array([9.0, 1.0])) == pytest.approx(1 / 0.09 - 6)
+    assert label_norm_entropy(np.array([4.0, 4.0, 4.0])) == pytest.approx(1.0)
+    assert label_norm_entropy(np.array([9.0, 1.0])) == pytest.approx(
+        -(0.9 * math.log2(0.9) + 0.1 * math.log2(0.1)))
+    assert label_imbalance_ratio(np.array([4.0, 4.0])) == 1.0
+    assert label_imbalance_ratio(np.array([9.0, 3.0, 1.0])) == 9.0
+    assert math.isnan(label_kurtosis(np.array([4.0]))) and math.isnan(label_norm_entropy(
+        np.array([4.0])))
 
 
 def test_curve_gradients_of_a_parabola() -> None:
-    # loss = step**2 on steps 0..10: central difference at interior step s is exactly 2 s.
-    steps = np.arange(11)
+    # loss = step**2 on steps 0..100: a least-squares line over a symmetric window around s has
+    # slope exactly 2 s.
+    steps = np.arange(101)
     curve = pd.Series(steps.astype(float) ** 2, index=steps)
-    assert curve_gradients(curve) == {"curve_grad_10": 2.0, "curve_grad_20": 4.0,
-                                      "curve_grad_30": 6.0, "curve_grad_50": 10.0,
-                                      "curve_grad_70": 14.0}
+    assert curve_gradients(curve) == pytest.approx({
+        "curve_grad_10": 20.0, "curve_grad_20": 40.0, "curve_grad_30": 60.0,
+        "curve_grad_50": 100.0, "curve_grad_70": 140.0})
+
+
+def noisy_training_loss(rng: np.random.Generator, n_steps: int, runs: int) -> pd.DataFrame:
+    """Per-step minibatch losses of `runs` runs: an exponential decay from 2.6 to 0.3 with time
+    constant 40 % of training, and minibatch noise of standard deviation 0.15 (a few hundred
+    clips per batch gives a noise of this size relative to the loss)."""
+    steps = np.arange(n_steps)
+    expected = 0.3 + 2.3 * np.exp(-steps / (0.4 * n_steps))
+    return pd.concat([curve_rows("t", steps, expected + rng.normal(0, 0.15, n_steps), fold=run)
+                      for run in range(runs)])
+
+
+def test_smoothed_gradients_of_a_noisy_per_step_curve_have_the_right_sign() -> None:
+    rng = np.random.default_rng(11)
+    wrong_smoothed = wrong_published = 0
+    for _ in range(20):
+        features = curve_features(noisy_training_loss(rng, n_steps=2000, runs=5))
+        wrong_smoothed += sum(features[f"curve_grad_{p}"] >= 0 for p in (10, 20, 30, 50, 70))
+        wrong_published += sum(features[f"bs_curve_grad_{p}"] >= 0 for p in (10, 20, 30, 50, 70))
+    assert wrong_smoothed == 0
+    assert wrong_published > 20  # of 100: the unsmoothed central difference measures the noise
+
+
+def test_published_gradients_are_central_differences_at_int_n_p() -> None:
+    steps = np.arange(10, 210, 10)  # 20 logged points, every 10 steps as in their logs
+    loss = (steps / 10.0) ** 2
+    gradients = bs_curve_gradients(pd.Series(loss, index=steps))
+    # i = int(20 * p): 2, 4, 6, 10, 14; (L[i+1] - L[i-1]) / 20 on L = (i + 1)**2
+    assert gradients == pytest.approx({
+        "bs_curve_grad_10": (16 - 4) / 20, "bs_curve_grad_20": (36 - 16) / 20,
+        "bs_curve_grad_30": (64 - 36) / 20, "bs_curve_grad_50": (144 - 100) / 20,
+        "bs_curve_grad_70": (256 - 196) / 20})
+
+
+def test_published_gradient_index_is_their_floating_point_int_n_times_p() -> None:
+    # Their int(len(xs) * 0.7) with 90 points is int(62.99999999999999) = 62, not 63.
+    steps = np.arange(90.0)
+    gradients = bs_curve_gradients(pd.Series(steps ** 2, index=steps))
+    assert gradients["bs_curve_grad_70"] == pytest.approx(2 * 62)
+
+
+def test_published_log_fit_uses_every_tenth_of_the_first_5000_points() -> None:
+    steps = np.arange(10, 60010, 10)  # 6000 logged points
+    loss = 0.5 - 0.4 * np.log(0.02 * steps + 1.5)
+    loss[5000:] = 100.0  # beyond the part their code fits: must not matter
+    fitted = bs_fit_log_curve(pd.Series(loss, index=steps))
+    # a ln(c i + d) + b is identified only up to (c, d) -> (k c, k d); the start (1, 1, 1, 1)
+    # decides which; the value of a is identified.
+    assert fitted["bs_curve_fit_a"] == pytest.approx(-0.4, rel=1e-3)
+    assert fitted["bs_curve_fit_c"] > 0
 
 
 def test_gradients_use_the_step_spacing() -> None:
@@ -247,7 +318,7 @@ def test_too_short_curve_gives_nan_features(caplog) -> None:
     with caplog.at_level(logging.WARNING):
         features = curve_features(curve_rows("t", np.array([0]), np.array([1.0])))
     assert all(math.isnan(value) for value in features.values())
-    assert len(features) == 7
+    assert len(features) == 14
     assert "cannot be fitted" in caplog.text
 
 
@@ -280,9 +351,12 @@ def test_write_task_features_one_row_per_task(tmp_path) -> None:
     assert sorted(table.index) == ["speaker", "word"]
     assert list(table.columns) == [
         "n_labels", "n_clips", "n_labelled_frames", "type_token_ratio", "dataset_clips",
-        "dataset_hours", "dataset_bytes", "label_entropy", "label_kurtosis", "mean_duration_s",
-        "total_duration_s", "sample_rate", "channels", "snr_db", "curve_grad_10", "curve_grad_20",
-        "curve_grad_30", "curve_grad_50", "curve_grad_70", "curve_fit_a", "curve_fit_c"]
+        "dataset_hours", "dataset_bytes", "label_entropy", "label_norm_entropy",
+        "label_imbalance_ratio", "label_kurtosis", "mean_duration_s", "total_duration_s",
+        "sample_rate", "channels", "snr_db", "curve_grad_10", "curve_grad_20", "curve_grad_30",
+        "curve_grad_50", "curve_grad_70", "curve_fit_a", "curve_fit_c", "bs_curve_grad_10",
+        "bs_curve_grad_20", "bs_curve_grad_30", "bs_curve_grad_50", "bs_curve_grad_70",
+        "bs_curve_fit_a", "bs_curve_fit_c"]
     assert all(pd.api.types.is_float_dtype(table[column]) for column in table.columns)
     assert table.loc["speaker", "n_clips"] == 7
     assert table.loc["word", "n_clips"] == 4 and table.loc["word", "n_labels"] == 2

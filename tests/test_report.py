@@ -93,10 +93,14 @@ def test_study_figures_write_pngs(tmp_path) -> None:
                                       "loss": -0.3 * np.log(0.1 * steps + 1) + 2})
                         for t in ("esc", "kws")])
     write_table(curves, tmp_path / "curves.parquet")
-    scores = pd.DataFrame([{"cv": cv, "model": m, "metric": k, "mean": 0.6,
-                            "std": 0.1 if cv == "shuffled_kfold" else np.nan, "n_pairs": 6}
-                           for cv in ("shuffled_kfold", "leave_one_main_out")
-                           for m in ("logistic", "majority") for k in ("accuracy", "f1_gain")])
+    scores = pd.DataFrame([{"protocol": "calibrated", "target": target, "model": m,
+                            "metric": k, "value": 0.6, "std": np.nan,
+                            "p_value": 0.04 if "dummy" not in m else np.nan}
+                           for target, k, models in (
+                               ("significant_gain", "balanced_accuracy",
+                                ("ridge_classifier", "stratified_dummy")),
+                               ("gain", "r_squared", ("ridge", "mean_dummy")))
+                           for m in models])
     write_table(scores, tmp_path / "prediction.csv")
     class_gains = pairs.assign(**{"class": "x", "n": 2, "single_f1": 0.5, "pair_f1": 0.6,
                                   "gain": rng.normal(size=6), "support": 3.0})
@@ -121,8 +125,9 @@ def test_empty_tables_still_give_figures(tmp_path) -> None:
                                       "support"]), tmp_path / "class_gains.csv")
     plot_class_gains(str(tmp_path / "class_gains.csv"), str(tmp_path / "classes.png"))
     assert is_png(tmp_path / "classes.png")
-    scores = pd.DataFrame({"cv": ["shuffled_kfold"], "model": ["logistic"], "metric": ["accuracy"],
-                           "mean": [np.nan], "std": [np.nan], "n_pairs": [3]})
+    scores = pd.DataFrame({"protocol": ["bingel_sogaard"], "target": ["gain_sign"],
+                           "model": ["logistic"], "metric": ["accuracy"], "value": [np.nan],
+                           "std": [np.nan], "p_value": [np.nan]})
     write_table(scores, tmp_path / "prediction.csv")
     plot_prediction(str(tmp_path / "prediction.csv"), str(tmp_path / "prediction.png"))
     assert is_png(tmp_path / "prediction.png")

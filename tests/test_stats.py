@@ -17,7 +17,6 @@ from analysis.io import read_table, write_table
 from analysis.stats.collect import collect_study
 from analysis.stats.correlations import correlations_table, write_correlations
 from analysis.stats.gains import gains_table, pair_features_table, write_gains, write_pair_features
-from analysis.stats.prediction import prediction_tables, write_prediction
 
 FOLDS, SEEDS = (0, 1), (0, 7)
 
@@ -278,109 +277,6 @@ def test_planted_feature_ranks_first(tmp_path, simulated_files) -> None:
     assert top["q_value"] < 0.05
     noise = table[table["feature"].str.contains("n_clips|mean_duration|curve_fit_a")]
     assert (noise["q_value"] > 0.05).mean() > 0.5
-
-
-def test_prediction_beats_majority_on_planted_effect(tmp_path, simulated_files) -> None:
-    gains_path, pair_features_path = simulated_files
-    scores_csv, coefficients_csv = tmp_path / "prediction.csv", tmp_path / "coefficients.csv"
-    write_prediction(gains_path, pair_features_path, str(scores_csv), str(coefficients_csv),
-                     repetitions=20)
-    table = read_table(scores_csv)
-    assert list(table.columns) == ["cv", "model", "metric", "mean", "std", "n_pairs"]
-    assert set(table["cv"]) == {"shuffled_kfold", "leave_one_main_out"}
-    grouped = table[table["cv"] == "leave_one_main_out"].set_index(["model", "metric"])
-    # Held-out main tasks: random main-task features can identify the 7 training tasks, so the
-    # honest score is lower than the shuffled one, but it still beats the majority class.
-    assert (grouped.loc[("logistic", "accuracy"), "mean"]
-            > grouped.loc[("majority", "accuracy"), "mean"])
-    assert grouped["std"].isna().all()
-    scores = table[table["cv"] == "shuffled_kfold"].set_index(["model", "metric"])
-    assert scores.loc[("logistic", "accuracy"), "mean"] > 0.8
-    assert (scores.loc[("logistic", "accuracy"), "mean"]
-            > scores.loc[("majority", "accuracy"), "mean"] + 0.2)
-    assert (scores.loc[("logistic", "f1_gain"), "mean"]
-            > scores.loc[("majority", "f1_gain"), "mean"])
-    assert (scores["n_pairs"] == 56).all()
-    coefficients = read_table(coefficients_csv).set_index("feature")
-    assert list(coefficients.columns) == ["mean_coefficient", "std_coefficient"]
-    assert coefficients["mean_coefficient"].abs().idxmax() in {
-        "main_label_entropy", "main/aux_label_entropy"}
-    assert coefficients.loc["main_label_entropy", "mean_coefficient"] > 0
-
-
-def test_prediction_is_reproducible(simulated_files) -> None:
-    gains, pair_features = (read_table(path) for path in simulated_files)
-    first = prediction_tables(gains, pair_features, repetitions=5, seed=3)
-    second = prediction_tables(gains, pair_features, repetitions=5, seed=3)
-    pd.testing.assert_frame_equal(first[0], second[0])
-    pd.testing.assert_frame_equal(first[1], second[1])
-
-
-def test_prediction_at_study_size() -> None:
-    """42 ordered pairs (7 tasks) x 60 features; its speed is measured by benchmarks/prediction.py."""
-    rng = np.random.default_rng(0)
-    gains, task_features = simulated_study(rng, n_tasks=7)
-    for index in range(15):
-        task_features[f"extra_{index}"] = rng.normal(size=len(task_features))
-    pair_features = pair_features_table(task_features,
-                                        gains[["main", "aux"]].drop_duplicates())
-    assert pair_features.shape == (42, 2 + 3 * 20)
-    scores, coefficients = prediction_tables(gains, pair_features, repetitions=10)
-    assert scores["mean"].notna().all() and len(coefficients) == 60
-
-
-# --- degenerate prediction -----------------------------------------------------------------------
-
-def degenerate_inputs(n_pairs: int, signs: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    pairs = pd.DataFrame({"main": [f"m{i}" for i in range(n_pairs)], "aux": "x"})
-    gains = pairs.assign(fold=0, seed=0, single=0.5, gain=signs)
-    gains["pair"] = gains["single"] + gains["gain"]
-    features = pairs.assign(main_f=np.arange(n_pairs, dtype=float), main_g=np.nan)
-    return gains, features
-
-
-@pytest.mark.parametrize("n_pairs, signs, reason", [
-    (3, [0.1, -0.1, 0.2], "fewer than 5 folds"),
-    (8, [0.1] * 8, "single class"),
-])
-def test_degenerate_prediction_gives_nan_rows(caplog, n_pairs, signs, reason) -> None:
-    gains, features = degenerate_inputs(n_pairs, signs)
-    with caplog.at_level(logging.WARNING):
-        scores, coefficients = prediction_tables(gains, features, repetitions=3)
-    assert reason in caplog.text
-    assert len(scores) == 8 and scores[["mean", "std"]].isna().all().all()
-    assert set(zip(scores["model"], scores["metric"])) == {
-        ("logistic", "accuracy"), ("logistic", "f1_gain"), ("majority", "accuracy"),
-        ("majority", "f1_gain")}
-    assert coefficients["mean_coefficient"].isna().all()
-
-
-def test_prediction_with_nan_features_and_unbalanced_classes(caplog) -> None:
-    # 2 positives among 10 pairs: fewer than 5 per class, so plain (unstratified) k-fold;
-    # an all-NaN column is dropped, a partly-NaN one is imputed with the training median.
-    signs = [0.1, 0.2] + [-0.1] * 8
-    gains, features = degenerate_inputs(10, signs)
-    features.loc[[1, 4], "main_f"] = np.nan
-    features["main_h"] = np.linspace(0, 1, 10)
-    with caplog.at_level(logging.WARNING):
-        scores, coefficients = prediction_tables(gains, features, repetitions=10)
-    assert "all-NaN" in caplog.text and "not stratified" in caplog.text
-    assert scores["mean"].notna().all()
-    assert list(coefficients["feature"]) == ["main_f", "main_h"]
-
-
-def test_scores_match_sklearn() -> None:
-    from sklearn.metrics import accuracy_score, f1_score
-
-    from analysis.stats.prediction import score
-
-    rng = np.random.default_rng(5)
-    for _ in range(20):
-        y, predicted = rng.random(9) > 0.5, rng.random(9) > 0.7
-        expected = {"accuracy": accuracy_score(y, predicted),
-                    "f1_gain": f1_score(y, predicted, pos_label=True, zero_division=0.0)}
-        assert score(y, predicted) == pytest.approx(expected)
-    assert score(np.zeros(4, bool), np.zeros(4, bool)) == {"accuracy": 1.0, "f1_gain": 0.0}
 
 
 def test_collected_runs_give_the_expected_gains(tmp_path, model_dirs) -> None:

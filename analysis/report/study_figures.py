@@ -82,36 +82,46 @@ def _plot_fit(axes: plt.Axes, curve: pd.Series, fit: dict[str, float]) -> None:
               label=f"a={fit['curve_fit_a']:.2g}, c={fit['curve_fit_c']:.2g}")
 
 
+PROTOCOL_TITLES = {
+    "calibrated": "protocol: calibrated (leave-task-out CV, task-relabelling permutation test)",
+    "bingel_sogaard": "protocol: bingel_sogaard (published: 100 x shuffled 5-fold CV, "
+                      "min-max scaled on all pairs)",
+}
+METRIC_LABELS = {"balanced_accuracy": "balanced accuracy", "r_squared": "out-of-fold R²",
+                 "f1_gain": "F1 of the gain class", "accuracy": "accuracy"}
+
+
 def plot_prediction(prediction_path: str, out_png: str) -> None:
-    """Scores of the gain-sign predictor against the majority baseline, per CV scheme."""
-    scores = read_table(prediction_path).dropna(subset=["mean"])
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
-    for panel, (metric, label) in zip(axes, [("accuracy", "accuracy"),
-                                             ("f1_gain", "F1 of the gain class")]):
-        table = scores[scores["metric"] == metric]
-        if table.empty:
+    """Scores of the pair predictor against its baseline, one panel per target and metric; the
+    protocol that produced them is in the title."""
+    scores = read_table(prediction_path)
+    protocols = sorted(scores["protocol"].dropna().unique()) if "protocol" in scores else []
+    panels = scores[["target", "metric"]].drop_duplicates().to_records(index=False).tolist()
+    figure, axes = _grid(max(len(panels), 1), max(len(panels), 1), size=3.8)
+    for panel, (target, metric) in zip(axes, panels):
+        table = scores[(scores["target"] == target) & (scores["metric"] == metric)]
+        label = f"{target}: {METRIC_LABELS.get(metric, metric)}"
+        if table["value"].isna().all():
             note(panel, "prediction not possible\n(see prediction.csv)")
+            panel.set_title(label)
             continue
-        sns.barplot(data=table, x="cv", y="mean", hue="model", ax=panel, errorbar=None)
-        _error_bars(panel, table)
-        panel.set_ylim(0, 1.05)
-        panel.set_title(label)
-        panel.set_xlabel("cross-validation")
-        panel.set_ylabel("score (mean over repetitions)")
-    figure.suptitle("Predicting whether a pair gains: logistic regression vs majority class")
+        colours = sns.color_palette(n_colors=len(table))
+        spread = table["std"].to_numpy() if table["std"].notna().any() else None
+        panel.bar(table["model"], table["value"], color=colours, yerr=spread, capsize=3)
+        p_values = table["p_value"].dropna()
+        if not p_values.empty:
+            label += f"\npermutation p = {p_values.iloc[0]:.3g}"
+        panel.axhline(0.5 if metric == "balanced_accuracy" else 0, color="grey", lw=0.8, ls="--")
+        panel.set_title(label, fontsize=9)
+        panel.set_ylabel("score (pooled out-of-fold)" if table["std"].isna().all()
+                         else "score (mean ± sd over repetitions)")
+        panel.tick_params(axis="x", labelsize=8)
+    if not panels:
+        note(axes[0], "no prediction scores")
+    title = "; ".join(PROTOCOL_TITLES.get(p, f"protocol: {p}") for p in protocols)
+    figure.suptitle(f"Predicting which pairs gain\n{title}", fontsize=10)
     figure.tight_layout()
     save_figure(figure, out_png)
-
-
-def _error_bars(axes: plt.Axes, table: pd.DataFrame) -> None:
-    """One standard deviation over repetitions on each bar that has one."""
-    for container, model in zip(axes.containers, table["model"].unique()):
-        rows = table[table["model"] == model].set_index("cv")
-        for bar, cv in zip(container, [t.get_text() for t in axes.get_xticklabels()]):
-            std = rows["std"].get(cv, np.nan)
-            if np.isfinite(std):
-                x = bar.get_x() + bar.get_width() / 2
-                axes.errorbar(x, bar.get_height(), yerr=std, color="black", capsize=3)
 
 
 def plot_gain_categories(pair_gains_path: str, factors_path: str, out_png: str) -> None:

@@ -76,12 +76,15 @@ rule class_gains:
 
 
 rule pair_features:
-    """main_*, aux_* and main/aux_* features of every ordered pair."""
+    """main_*, aux_* and main-aux_* / log_main/aux_* (or the published main/aux_*) features of
+    every ordered pair, by analysis.protocol."""
     input:
         task_features="results/study/task_features.parquet",
         gains="results/study/gains.parquet",
     output:
         pair_features="results/study/pair_features.parquet",
+    params:
+        protocol=config["analysis"]["protocol"],
     log:
         "logs/pair_features.log",
     threads: 1
@@ -112,9 +115,11 @@ rule correlations:
 
 
 rule prediction:
-    """Logistic regression on the sign of the gain: shuffled and leave-one-main-task-out CV."""
+    """Which pairs gain, from pair features: leave-task-out CV and a permutation test (calibrated),
+    or the published protocol of Bingel & Sogaard (analysis.protocol)."""
     input:
         gains="results/study/gains.parquet",
+        pair_gains="results/analysis/pair_gains.csv",
         pair_features="results/study/pair_features.parquet",
     output:
         scores=report(
@@ -128,6 +133,8 @@ rule prediction:
             category="Prediction",
         ),
     params:
+        protocol=config["analysis"]["protocol"],
+        permutations=config["analysis"]["permutations"],
         repetitions=config["analysis"]["repetitions"],
         cv_folds=config["analysis"]["cv_folds"],
         seed=config["analysis"]["seed"],
@@ -141,11 +148,11 @@ rule prediction:
 
 
 rule regression:
-    """Linear regression of the mean gain on a few pair features, coefficients with 95 % CIs."""
+    """Linear regression of the mean gain on a few pair features (fixed, or chosen inside each
+    training fold), its leave-task-out R² and permutation p-value."""
     input:
         gains="results/study/gains.parquet",
         pair_features="results/study/pair_features.parquet",
-        correlations="results/analysis/correlations.csv",
     output:
         regression=report(
             "results/analysis/regression.csv",
@@ -154,6 +161,9 @@ rule regression:
         ),
     params:
         selection=config["analysis"]["regression_features"],
+        protocol=config["analysis"]["protocol"],
+        permutations=config["analysis"]["permutations"],
+        seed=config["analysis"]["seed"],
     log:
         "logs/regression.log",
     threads: 1

@@ -5,7 +5,9 @@ log_to_file(snakemake.log[0])
 write_regression(
     snakemake.input.gains,
     snakemake.input.pair_features,
-    snakemake.input.correlations,
     snakemake.output.regression,
     selection=snakemake.params.selection,
+    permutations=snakemake.params.permutations,
+    seed=snakemake.params.seed,
+    protocol=snakemake.params.protocol,
 )
