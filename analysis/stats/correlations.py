@@ -78,11 +78,17 @@ def _empty_row(n: int) -> dict[str, float]:
     return {"n": n, **{column: np.nan for column in CORRELATION_COLUMNS[4:-1]}}
 
 
-def task_level(table: pd.DataFrame, feature: str, task_column: str) -> dict[str, float]:
+def task_means(table: pd.DataFrame, task_column: str) -> pd.DataFrame:
+    """Per task of `task_column`: the mean gain of its pairs and the value of each feature there."""
+    grouped = table.drop(columns=[c for c in PAIR_KEYS if c != task_column]).groupby(task_column)
+    return grouped.first().assign(gain=grouped["gain"].mean())
+
+
+def task_level(per_task: pd.DataFrame, feature: str) -> dict[str, float]:
     """Pearson (scipy's Fisher-z 95 % interval) and Spearman of the feature with the mean gain of
-    each task in `task_column`, one point per task."""
-    per_task = table.groupby(task_column).agg(x=(feature, "first"), y=("gain", "mean")).dropna()
-    x, y = per_task["x"].to_numpy(float), per_task["y"].to_numpy(float)
+    each task, one point per task."""
+    valid = per_task[[feature, "gain"]].dropna()
+    x, y = valid[feature].to_numpy(float), valid["gain"].to_numpy(float)
     if len(x) < MIN_POINTS or np.ptp(x) == 0 or np.ptp(y) == 0:
         return _empty_row(len(x))
     pearson, spearman = stats.pearsonr(x, y), stats.spearmanr(x, y)
@@ -141,15 +147,16 @@ def permutation_level(table: pd.DataFrame, feature: str, permutations: int,
 def correlations_table(gains: pd.DataFrame, pair_features: pd.DataFrame, permutations: int = 999,
                        seed: int = 0) -> pd.DataFrame:
     """One row per pair feature, tested at its level, sorted by p-value (undefined ones last)."""
-    table = pair_table(gains, pair_features)
+    features = [column for column in pair_features.columns if column not in PAIR_KEYS]
+    table = pair_table(gains, pair_features.astype({feature: float for feature in features}))
+    per_task = {"main task": task_means(table, "main"), "auxiliary task": task_means(table, "aux")}
     rows = []
-    for feature in (column for column in pair_features.columns if column not in PAIR_KEYS):
+    for feature in features:
         unit = feature_unit(feature)
-        values = table.assign(**{feature: table[feature].astype(float)})
         if unit == "ordered pair":
-            result = permutation_level(values, feature, permutations, seed)
+            result = permutation_level(table, feature, permutations, seed)
         else:
-            result = task_level(values, feature, "main" if unit == "main task" else "aux")
+            result = task_level(per_task[unit], feature)
         rows.append({"feature": feature, "unit": unit,
                      "method": PERMUTATION if unit == "ordered pair" else TASK_LEVEL, **result})
     result = pd.DataFrame(rows, columns=CORRELATION_COLUMNS[:-1])

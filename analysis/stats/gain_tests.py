@@ -76,15 +76,6 @@ def corrected_resampled_test(fold_gains: np.ndarray, test_train_ratio: float,
             "t_statistic": t_statistic, "p_value": float(2 * stats.t.sf(abs(t_statistic), n - 1))}
 
 
-def naive_test(gains: np.ndarray) -> float:
-    """Two-sided p of a one-sample t-test treating every fold x seed gain as independent (the
-    uncorrected procedure; kept for the calibration benchmark)."""
-    gains = np.asarray(gains, dtype=float)
-    if len(gains) < 2 or np.ptp(gains) == 0:
-        return float("nan")
-    return float(stats.ttest_1samp(gains, 0.0).pvalue)
-
-
 def fold_means(gains: pd.DataFrame) -> pd.DataFrame:
     """main, aux, fold, single, pair, gain, relative_gain, n_seeds: seeds averaged in each fold."""
     table = gains if "relative_gain" in gains else gains.assign(

@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from analysis.stats.correlations import correlations_table
 from analysis.stats.external import read_runs, read_task_table
-from analysis.stats.gain_tests import naive_test, pair_gain_table
+from analysis.stats.gain_tests import pair_gain_table
 from analysis.stats.gains import gains_table, pair_features_table
 
 METRIC = "macro_f1"
@@ -115,27 +116,35 @@ def write_study(folder: Path, seed: int, design: Design) -> pd.DataFrame:
     return truth
 
 
-def analyse_study(folder: Path, alpha: float = 0.05, permutations: int = 199,
-                  seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Import a study written by `write_study` and run the pair tests and feature tests on it,
-    with the corrected procedures and with the naive ones (for comparison)."""
+def analyse_study(folder: Path, alpha: float = 0.05, permutations: int = 199, seed: int = 0,
+                  features: bool = True) -> dict[str, pd.DataFrame]:
+    """Import a study written by `write_study` and run the pair tests and (with `features`) the
+    feature tests on it, with the corrected procedures and with the naive ones (for comparison)."""
     runs, sizes = read_runs(folder / "runs.csv", METRIC)
     gains = gains_table(runs, METRIC)
-    tasks = sorted(runs["task"].unique())
-    features, _ = read_task_table(folder / "task_features.csv", tasks)
-    pair_features = pair_features_table(features, gains[["main", "aux"]].drop_duplicates())
     pairs = pair_gain_table(gains, alpha, sizes)
-    naive_pairs = gains.groupby(["main", "aux"], as_index=False).agg(
-        mean_gain=("gain", "mean"), p_value=("gain", naive_test))
-    return {"pairs": pairs, "naive_pairs": naive_pairs,
-            "features": correlations_table(gains, pair_features, permutations, seed),
-            "naive_features": naive_correlations(gains, pair_features)}
+    result = {"pairs": pairs, "naive_pairs": naive_pair_tests(gains)}
+    if features:
+        table, _ = read_task_table(folder / "task_features.csv", sorted(runs["task"].unique()))
+        pair_features = pair_features_table(table, gains[["main", "aux"]].drop_duplicates())
+        result["features"] = correlations_table(gains, pair_features, permutations, seed)
+        result["naive_features"] = naive_correlations(gains, pair_features)
+    return result
+
+
+def naive_pair_tests(gains: pd.DataFrame) -> pd.DataFrame:
+    """main, aux, mean_gain, p_value: one-sample t-test of every fold x seed gain of a pair as an
+    independent sample (the uncorrected procedure)."""
+    table = gains.groupby(["main", "aux"], as_index=False).agg(
+        mean_gain=("gain", "mean"), sd=("gain", "std"), n=("gain", "size"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = table["mean_gain"] / (table["sd"] / np.sqrt(table["n"]))
+    table["p_value"] = np.where(table["n"] > 1, 2 * stats.t.sf(np.abs(t), table["n"] - 1), np.nan)
+    return table[["main", "aux", "mean_gain", "p_value"]]
 
 
 def naive_correlations(gains: pd.DataFrame, pair_features: pd.DataFrame) -> pd.DataFrame:
     """feature, p_value: Pearson over the ordered pairs as if they were independent points."""
-    from scipy import stats
-
     table = gains.groupby(["main", "aux"], as_index=False)["gain"].mean().merge(
         pair_features, on=["main", "aux"])
     rows = []
@@ -148,7 +157,7 @@ def naive_correlations(gains: pd.DataFrame, pair_features: pd.DataFrame) -> pd.D
 
 
 def outcomes(folder: Path, seed: int, design: Design, alpha: float = 0.05,
-             permutations: int = 199) -> dict[str, float]:
+             permutations: int = 199, features: bool = True) -> dict[str, float]:
     """Simulate, import and analyse one study; what each procedure reported.
 
     `any_pair_*`: some pair whose true gain is 0 was called significant (BH q < alpha);
@@ -157,7 +166,7 @@ def outcomes(folder: Path, seed: int, design: Design, alpha: float = 0.05,
     planted pairs found with the right sign (NaN without planted pairs).
     """
     truth = write_study(folder, seed, design)
-    result = analyse_study(folder, alpha, permutations, seed)
+    result = analyse_study(folder, alpha, permutations, seed, features)
     null_pairs = set(truth.index[truth["gain"] == 0])
     pairs = result["pairs"].set_index(["main", "aux"])
     naive = result["naive_pairs"].set_index(["main", "aux"])
@@ -166,17 +175,24 @@ def outcomes(folder: Path, seed: int, design: Design, alpha: float = 0.05,
     planted = truth.index[truth["planted"]]
     found = [pair for pair in planted if pair in called and
              np.sign(pairs.loc[pair, "mean_gain"]) == np.sign(truth.loc[pair, "gain"])]
+    pair_outcomes = {
+        "any_pair_corrected": float(any(pair in null_pairs for pair in called)),
+        "any_pair_naive": float(any(pair in null_pairs for pair in naive_q.index[naive_q < alpha])),
+        "planted_pairs": len(found) / len(planted) if len(planted) else np.nan}
+    if not features:
+        return pair_outcomes
+    return {**pair_outcomes, **feature_outcomes(result, design, alpha)}
+
+
+def feature_outcomes(result: dict[str, pd.DataFrame], design: Design,
+                     alpha: float) -> dict[str, float]:
     features = result["features"].set_index("feature")["q_value"]
     naive_features = multipletests(result["naive_features"]["p_value"].fillna(1.0),
                                    method="fdr_bh")[1]
     naive_features = pd.Series(naive_features, index=result["naive_features"]["feature"])
     planted_name = f"main_{PLANTED_FEATURE}"
     others = [f for f in features.index if not (design.slope and PLANTED_FEATURE in f)]
-    return {"any_pair_corrected": float(any(pair in null_pairs for pair in called)),
-            "any_pair_naive": float(any(pair in null_pairs for pair in naive_q.index[
-                naive_q < alpha])),
-            "any_feature_corrected": float((features[others] < alpha).any()),
+    return {"any_feature_corrected": float((features[others] < alpha).any()),
             "any_feature_naive": float((naive_features[others] < alpha).any()),
             "planted_feature": float(features.get(planted_name, np.nan) < alpha),
-            "planted_feature_naive": float(naive_features.get(planted_name, np.nan) < alpha),
-            "planted_pairs": len(found) / len(planted) if len(planted) else np.nan}
+            "planted_feature_naive": float(naive_features.get(planted_name, np.nan) < alpha)}
