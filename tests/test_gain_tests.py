@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from statsmodels.stats.multitest import multipletests
 
 from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
-from analysis.stats.collect import collect_study
+from analysis.stats.collect import collect_fold_sizes, collect_study
 from analysis.stats.correlations import correlations_table, fisher_interval
 from analysis.stats.gain_tests import (
     category_summary,
@@ -161,6 +162,29 @@ def test_collect_per_class_from_model_dirs(tmp_path, caplog) -> None:
                                    "recall", "f1", "support"]
     assert sorted(set(zip(table["task"], table["partner"]))) == [("a", ""), ("a", "b"), ("b", "a")]
     assert "single/b/per_class.parquet is missing" in caplog.text
+
+
+def test_fold_sizes_from_single_models(tmp_path) -> None:
+    for task, per_fold in (("a", {"0": 80, "1": 70}), ("m", {"0": 40, "1": 40})):
+        folder = tmp_path / "single" / task
+        write_fake_model(folder, [task])
+        (folder / "efficiency.json").write_text(json.dumps(
+            {"n_train_clips_per_fold": {task: per_fold}}))
+    confusion = [{"task": "a", "fold": f, "seed": s, "true": t, "predicted": "x", "count": c}
+                 for f, counts in ((0, (12, 8)), (1, (20, 10))) for s in (0, 1)
+                 for t, c in zip("xy", counts)]
+    write_table(pd.DataFrame(confusion), tmp_path / "single/a/confusion.parquet")
+    sizes = collect_fold_sizes({t: str(tmp_path / "single" / t) for t in ("a", "m")})
+    assert sizes[["task", "fold", "n_train"]].to_dict("list") == {
+        "task": ["a", "a", "m", "m"], "fold": [0, 1, 0, 1], "n_train": [80, 70, 40, 40]}
+    assert sizes["n_test"].tolist()[:2] == [20, 30]  # first seed's confusion counts
+    assert sizes["n_test"].iloc[2:].isna().all()  # no confusion counts: unknown
+    # a multilabel task (no confusion counts) falls back to 1 / (k - 1) in the test
+    gains = gains_of({("m", "a"): [0.01, 0.03]})
+    assert pair_gain_table(gains, fold_sizes=sizes).iloc[0]["test_train_ratio"] == 1.0
+    gains = gains_of({("a", "m"): [0.01, 0.03]})
+    assert pair_gain_table(gains, fold_sizes=sizes).iloc[0]["test_train_ratio"] == pytest.approx(
+        (20 / 80 + 30 / 70) / 2)
 
 
 def test_fisher_interval_by_hand() -> None:
