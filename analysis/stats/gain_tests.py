@@ -40,7 +40,6 @@ CATEGORY_COLUMNS = ["grouping", "category", "n_pairs", "mean_gain", "ci_low", "c
                     *(f"n_{verdict.replace(' ', '_')}" for verdict in VERDICTS)]
 CLASS_GAIN_COLUMNS = ["main", "aux", "class", "n", "single_f1", "pair_f1", "gain", "support"]
 RUN_KEYS = ["task", "fold", "seed"]
-FOLD_SIZE_COLUMNS = ["task", "fold", "n_train", "n_test"]
 
 
 def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -54,26 +53,6 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float
         return mean, mean, mean
     low, high = stats.t.interval(level, len(values) - 1, loc=mean, scale=sem)
     return mean, float(low), float(high)
-
-
-def corrected_resampled_test(fold_gains: np.ndarray, test_train_ratio: float,
-                             level: float = 0.95) -> dict[str, float]:
-    """Corrected resampled t-test of the mean of J fold gains (Nadeau & Bengio 2003).
-
-    Variance of the mean (1/J + n_test/n_train) s², J - 1 degrees of freedom; returns the mean,
-    the interval at `level`, t and the two-sided p (NaN when J < 2 or the gains do not vary).
-    """
-    gains = np.asarray(fold_gains, dtype=float)
-    n = len(gains)
-    result = {"mean_gain": float(gains.mean()) if n else float("nan"), "ci_low": float("nan"),
-              "ci_high": float("nan"), "t_statistic": float("nan"), "p_value": float("nan")}
-    if n < 2 or np.ptp(gains) == 0:
-        return result
-    se = float(np.sqrt((1.0 / n + test_train_ratio) * gains.var(ddof=1)))
-    t_statistic = result["mean_gain"] / se
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
-    return {**result, "ci_low": result["mean_gain"] - half, "ci_high": result["mean_gain"] + half,
-            "t_statistic": t_statistic, "p_value": float(2 * stats.t.sf(abs(t_statistic), n - 1))}
 
 
 def fold_means(gains: pd.DataFrame) -> pd.DataFrame:
@@ -99,19 +78,21 @@ def test_train_ratios(per_fold: pd.DataFrame, fold_sizes: pd.DataFrame | None) -
     return pd.Series(ratio, index=per_fold.index)
 
 
-def pair_summaries(per_fold: pd.DataFrame) -> pd.DataFrame:
-    """Per ordered pair: folds, seeds, ratio, means and the corrected test of the fold gains."""
+def pair_summaries(per_fold: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Per ordered pair: folds, seeds, ratio, means and the corrected resampled t-test of the fold
+    gains (Nadeau & Bengio 2003): variance of the mean (1/n + n_test/n_train) s², n - 1 degrees of
+    freedom, the interval at `level`; NaN test where n < 2 or the fold gains do not vary."""
     table = per_fold.groupby(PAIR_KEYS, as_index=False, sort=True).agg(
         n=("gain", "size"), n_seeds=("n_seeds", "max"), test_train_ratio=("ratio", "mean"),
         mean_single=("single", "mean"), mean_pair=("pair", "mean"), mean_gain=("gain", "mean"),
         variance=("gain", "var"), spread=("gain", np.ptp),
         mean_relative_gain=("relative_gain", "mean"))
-    tested = ((table["n"] >= 2) & (table["spread"] > 0)).to_numpy()
+    tested = ((table["n"] >= 2) & (table["spread"] > 1e-12)).to_numpy()  # rounding is no spread
     n = table["n"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt((1.0 / n + table["test_train_ratio"].to_numpy()) * table["variance"])
         t_statistic = np.where(tested, table["mean_gain"] / se, np.nan)
-        half = stats.t.ppf(0.975, n - 1) * se
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * se
     table["ci_low"] = np.where(tested, table["mean_gain"] - half, np.nan)
     table["ci_high"] = np.where(tested, table["mean_gain"] + half, np.nan)
     table["t_statistic"] = t_statistic
