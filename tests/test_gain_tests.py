@@ -18,7 +18,7 @@ from statsmodels.stats.multitest import multipletests
 from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
 from analysis.stats.collect import collect_fold_sizes, collect_study
-from analysis.stats.correlations import correlations_table, fisher_interval
+from analysis.stats.correlations import correlations_table
 from analysis.stats.gain_tests import (
     category_summary,
     class_gain_table,
@@ -185,13 +185,6 @@ def test_fold_sizes_from_single_models(tmp_path) -> None:
     gains = gains_of({("a", "m"): [0.01, 0.03]})
     assert pair_gain_table(gains, fold_sizes=sizes).iloc[0]["test_train_ratio"] == pytest.approx(
         (20 / 80 + 30 / 70) / 2)
-
-
-def test_fisher_interval_by_hand() -> None:
-    low, high = fisher_interval(0.5, 28)  # z = atanh(0.5), se = 1/5
-    assert (low, high) == pytest.approx((np.tanh(np.arctanh(0.5) - 1.959964 / 5),
-                                         np.tanh(np.arctanh(0.5) + 1.959964 / 5)), abs=1e-6)
-    assert all(np.isnan(fisher_interval(0.5, 3)))
 
 
 def regression_inputs(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -47,15 +47,6 @@ def pair_table(gains: pd.DataFrame, pair_features: pd.DataFrame) -> pd.DataFrame
     return mean_gains(gains).merge(pair_features, on=PAIR_KEYS, how="inner", validate="one_to_one")
 
 
-def fisher_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Confidence interval of a Pearson r by the Fisher z transform; NaN when n <= 3."""
-    if n <= 3 or not np.isfinite(r):
-        return float("nan"), float("nan")
-    z = np.arctanh(np.clip(r, -1 + 1e-12, 1 - 1e-12))
-    half = stats.norm.ppf(0.5 + level / 2) / np.sqrt(n - 3)
-    return float(np.tanh(z - half)), float(np.tanh(z + half))
-
-
 def bh_q_values(p_values: pd.Series) -> pd.Series:
     """Benjamini-Hochberg q-values over the defined p-values; NaN where p is NaN."""
     q_values = pd.Series(np.nan, index=p_values.index)
