@@ -7,6 +7,7 @@ the naive ones (every fold x seed gain an independent sample; every ordered pair
 point). A binomial 95 % interval of each rate is printed beside it.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/calibration.py [--studies 200] [--alpha 0.05]
+        [--scenario "(c'')"]
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ SCENARIOS = {
     "(c') weaker: main feature (0.01 per SD) and 6 pairs (+-0.03)": (
         Design(n_tasks=8, main_sd=0.01, slope=0.01, planted=6, pair_effect=0.03),
         ["planted_feature", "planted_feature_naive", "planted_pairs"]),
+    "(c'') as (c), 10 tasks, 10 folds, 1 seed (the design of the power test)": (
+        Design(n_tasks=10, folds=10, seeds=1, main_sd=0.01, slope=0.02, planted=6,
+               pair_effect=0.05),
+        ["planted_feature", "planted_feature_naive", "planted_pairs", "any_feature_corrected",
+         "any_feature_naive"]),
 }
 
 
@@ -47,9 +53,12 @@ def main() -> None:
     parser.add_argument("--studies", type=int, default=200)
     parser.add_argument("--alpha", type=float, default=0.05)
     parser.add_argument("--permutations", type=int, default=199)
+    parser.add_argument("--scenario", default="", help="run only scenarios whose name has this")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for name, (design, keys) in SCENARIOS.items():
+            if arguments.scenario not in name:
+                continue
             start = time.perf_counter()
             results = [outcomes(Path(tmp) / "study", seed, design, arguments.alpha,
                                 arguments.permutations) for seed in range(arguments.studies)]
