@@ -70,6 +70,14 @@ def test_import_reads_features_factors_and_curve_features(tmp_path) -> None:
     ("runs.csv", lambda t: t[t["partner"] == ""], "single-task runs"),
     ("curves.csv", lambda t: t.drop(columns=["loss"]), r"curves.csv lacks the column\(s\) \['loss'\]"),
     ("curves.csv", lambda t: t.assign(step="s"), "column 'step'"),
+    ("runs.csv", lambda t: t.assign(fold=["0", "0", "", "0"]),
+     r"runs.csv, column 'fold': line\(s\) \[4\] are blank"),
+    ("runs.csv", lambda t: t.assign(fold=0, seed=["", 1, 1, 1]),
+     r"runs.csv, column 'seed': line\(s\) \[2\] are blank"),
+    ("curves.csv", lambda t: t.assign(fold=[""] + [0] * 19), r"curves.csv, column 'fold': line\(s\) \[2\]"),
+    ("runs.csv", lambda t: t.assign(n_train=[100, 90, "", ""]), r"both \['n_train', 'n_test'\]"),
+    ("runs.csv", lambda t: t.assign(n_train=[100, "", "", ""], n_test=[25, 20, "", ""]),
+     r"column 'n_train': line\(s\) \[3\] are blank"),
 ])
 def test_malformed_tables_name_file_and_column(tmp_path, file, edit, message) -> None:
     folder = small_study(tmp_path / "ext")
@@ -99,6 +107,20 @@ def test_missing_runs_file_names_it(tmp_path) -> None:
     (folder / "runs.csv").unlink()
     with pytest.raises(StudyInputError, match="runs.csv not found"):
         run_import(folder, tmp_path / "out")
+
+
+def test_fold_sizes_are_read_from_single_task_rows(tmp_path) -> None:
+    folder = small_study(tmp_path / "ext")
+    runs = pd.read_csv(folder / "runs.csv", keep_default_na=False)
+    runs.assign(n_train=[300, 200, "", ""], n_test=[100, 50, "", ""]).to_csv(folder / "runs.csv",
+                                                                           index=False)
+    out = tmp_path / "out"
+    paths = {name: str(out / f"{name}.parquet") for name in (*OUTPUTS, "fold_sizes")}
+    import_external(str(folder), "macro_f1", paths["runs"], paths["curves"], paths["per_class"],
+                    paths["task_features"], paths["task_factors"], paths["fold_sizes"])
+    sizes = read_table(paths["fold_sizes"])
+    assert sizes.to_dict("list") == {"task": ["a", "b"], "fold": [0, 0], "n_train": [300, 200],
+                                     "n_test": [100, 50]}
 
 
 def test_per_class_csv_is_imported(tmp_path) -> None:
@@ -135,6 +157,23 @@ def test_external_study_runs_end_to_end_with_report(tmp_path) -> None:
     assert report.returncode == 0, report.stderr[-4000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "gain_heatmap.png" in html and "regression.csv" in html
+
+
+@pytest.mark.workflow
+def test_a_single_test_fold_gives_untested_pairs_and_a_console_warning(tmp_path) -> None:
+    folder = write_external_study(tmp_path / "imported", seed=3, effect=0.04, n_tasks=5)
+    for name in ("runs.csv", "curves.csv"):  # one predefined split: the fold column left out
+        table = pd.read_csv(folder / name, keep_default_na=False)
+        table[table["fold"] == 0].drop(columns="fold").to_csv(folder / name, index=False)
+    result = snakemake(tmp_path, EXTERNAL_CONFIG)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "20 of 20 pair(s) have a single test fold (n = 1) and are NOT TESTED" in result.stderr
+    verdicts = pd.read_csv(tmp_path / "results/analysis/pair_gains.csv")
+    assert (verdicts["verdict"] == "not tested: n = 1").all() and (verdicts["n"] == 1).all()
+    assert verdicts["q_value"].isna().all()
+    categories = pd.read_csv(tmp_path / "results/analysis/gain_categories.csv")
+    assert (categories["n_not_tested"] == categories["n_pairs"]).all()
+    assert (tmp_path / "results/figures/gain_heatmap.png").stat().st_size > 1000
 
 
 @pytest.mark.workflow

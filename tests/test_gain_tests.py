@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,9 +17,13 @@ from statsmodels.stats.multitest import multipletests
 
 from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
-from analysis.stats.collect import collect_study
-from analysis.stats.correlations import correlations_table, fisher_interval
-from analysis.stats.gain_tests import category_summary, class_gain_table, pair_gain_table
+from analysis.stats.collect import collect_fold_sizes, collect_study
+from analysis.stats.correlations import correlations_table
+from analysis.stats.gain_tests import (
+    category_summary,
+    class_gain_table,
+    pair_gain_table,
+)
 from analysis.stats.regression import regression_table
 
 
@@ -25,22 +34,72 @@ def gains_of(pairs: dict[tuple[str, str], list[float]], single: float = 0.5) -> 
     return pd.DataFrame(rows)
 
 
-def test_pair_tests_match_scipy_bh_and_verdicts() -> None:
+def test_pair_tests_are_corrected_resampled_t_tests_with_bh_and_verdicts() -> None:
     pairs = {("a", "b"): [0.10, 0.12, 0.09, 0.11, 0.10], ("b", "a"): [-0.10, -0.12, -0.08, -0.11, -0.09],
              ("a", "c"): [0.05, -0.04, 0.02, -0.03, 0.01], ("c", "a"): [0.02] * 5}
     table = pair_gain_table(gains_of(pairs)).set_index(["main", "aux"])
     ab = np.array(pairs[("a", "b")])
-    expected = stats.ttest_1samp(ab, 0.0)
-    assert table.loc[("a", "b"), "p_value"] == pytest.approx(expected.pvalue)
-    low, high = stats.t.interval(0.95, 4, loc=ab.mean(), scale=stats.sem(ab))
+    # Nadeau & Bengio: variance (1/J + n_test/n_train) s^2, J - 1 df; 5 folds, sizes unknown: 1/4
+    se = np.sqrt((1 / 5 + 1 / 4) * ab.var(ddof=1))
+    assert table.loc[("a", "b"), "t_statistic"] == pytest.approx(ab.mean() / se)
+    assert table.loc[("a", "b"), "p_value"] == pytest.approx(2 * stats.t.sf(ab.mean() / se, 4))
+    assert table.loc[("a", "b"), "p_value"] > stats.ttest_1samp(ab, 0.0).pvalue  # less optimistic
+    low, high = stats.t.interval(0.95, 4, loc=ab.mean(), scale=se)
     assert (table.loc[("a", "b"), "ci_low"], table.loc[("a", "b"), "ci_high"]) == pytest.approx((low, high))
     assert table.loc[("a", "b"), "mean_relative_gain"] == pytest.approx(ab.mean() / 0.5)
+    assert (table["unit"] == "fold").all() and (table["n"] == 5).all()
     p_values = table["p_value"].dropna()
     assert table["q_value"].dropna().tolist() == pytest.approx(
         list(multipletests(p_values, method="fdr_bh")[1]))
     assert table["verdict"].to_dict() == {("a", "b"): "gain", ("a", "c"): "no significant change",
-                                          ("b", "a"): "loss", ("c", "a"): "no significant change"}
-    assert np.isnan(table.loc[("c", "a"), "p_value"])  # constant gains: no test
+                                          ("b", "a"): "loss", ("c", "a"): "not tested: no spread"}
+
+
+def test_seeds_are_averaged_within_a_fold_and_fold_sizes_give_the_ratio() -> None:
+    gains = pd.concat([gains_of({("a", "b"): [0.02, 0.05, 0.01, 0.04]}).assign(seed=s)
+                       for s in range(3)], ignore_index=True)
+    sizes = pd.DataFrame({"task": "a", "fold": range(4), "n_train": [300, 300, 320, 280],
+                          "n_test": [100, 100, 80, 120]})
+    row = pair_gain_table(gains, fold_sizes=sizes).iloc[0]
+    assert (row["n"], row["n_seeds"]) == (4, 3)  # 12 runs, but 4 independent folds
+    ratio = np.mean([100 / 300, 100 / 300, 80 / 320, 120 / 280])
+    assert row["test_train_ratio"] == pytest.approx(ratio)
+    fold_gains = np.array([0.02, 0.05, 0.01, 0.04])
+    se = np.sqrt((1 / 4 + ratio) * fold_gains.var(ddof=1))
+    assert row["t_statistic"] == pytest.approx(fold_gains.mean() / se)
+
+
+def test_a_single_fold_is_not_tested_left_out_of_bh_and_warned_on_the_console(tmp_path) -> None:
+    gains = pd.concat([gains_of({("a", "b"): [0.08]}).assign(seed=s, gain=0.08 + s / 100)
+                       for s in range(3)] + [gains_of({("b", "a"): [0.1, 0.11, 0.12, 0.1]})],
+                      ignore_index=True)
+    script = tmp_path / "job.py"
+    gains.to_parquet(tmp_path / "gains.parquet")
+    script.write_text(
+        "from analysis.logs import log_to_file\n"
+        "from analysis.stats.gain_tests import write_pair_gains\n"
+        f"log_to_file({str(tmp_path / 'job.log')!r})\n"
+        f"write_pair_gains({str(tmp_path / 'gains.parquet')!r}, {str(tmp_path / 'pg.csv')!r})\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert done.returncode == 0, done.stderr
+    assert "NOT TESTED" in done.stderr and "more test folds" in done.stderr  # on the console
+    table = read_table(tmp_path / "pg.csv").set_index(["main", "aux"])
+    assert table.loc[("a", "b"), "verdict"] == "not tested: n = 1"
+    assert table.loc[("a", "b"), "n"] == 1 and table.loc[("a", "b"), "n_seeds"] == 3
+    assert np.isnan(table.loc[("a", "b"), "q_value"])
+    # the tested pair alone is corrected: its q equals its p
+    assert table.loc[("b", "a"), "q_value"] == pytest.approx(table.loc[("b", "a"), "p_value"])
+
+
+def test_categories_count_untested_pairs() -> None:
+    pair_gains = pd.DataFrame({"main": ["a", "b"], "aux": ["b", "a"], "mean_gain": [0.1, 0.3],
+                               "verdict": ["not tested: n = 1", "gain"]})
+    factors = pd.DataFrame({"task": ["a", "b"], "dataset": ["d1", "d1"],
+                            "domain": ["speech", "speech"]}).astype("string")
+    row = category_summary(pair_gains, factors).set_index(["grouping", "category"]).loc[
+        ("dataset", "same dataset")]
+    assert (row["n_gain"], row["n_not_tested"]) == (1, 1)
 
 
 def test_categories_by_dataset_domain_and_aux() -> None:
@@ -105,11 +164,27 @@ def test_collect_per_class_from_model_dirs(tmp_path, caplog) -> None:
     assert "single/b/per_class.parquet is missing" in caplog.text
 
 
-def test_fisher_interval_by_hand() -> None:
-    low, high = fisher_interval(0.5, 28)  # z = atanh(0.5), se = 1/5
-    assert (low, high) == pytest.approx((np.tanh(np.arctanh(0.5) - 1.959964 / 5),
-                                         np.tanh(np.arctanh(0.5) + 1.959964 / 5)), abs=1e-6)
-    assert all(np.isnan(fisher_interval(0.5, 3)))
+def test_fold_sizes_from_single_models(tmp_path) -> None:
+    for task, per_fold in (("a", {"0": 80, "1": 70}), ("m", {"0": 40, "1": 40})):
+        folder = tmp_path / "single" / task
+        write_fake_model(folder, [task])
+        (folder / "efficiency.json").write_text(json.dumps(
+            {"n_train_clips_per_fold": {task: per_fold}}))
+    confusion = [{"task": "a", "fold": f, "seed": s, "true": t, "predicted": "x", "count": c}
+                 for f, counts in ((0, (12, 8)), (1, (20, 10))) for s in (0, 1)
+                 for t, c in zip("xy", counts)]
+    write_table(pd.DataFrame(confusion), tmp_path / "single/a/confusion.parquet")
+    sizes = collect_fold_sizes({t: str(tmp_path / "single" / t) for t in ("a", "m")})
+    assert sizes[["task", "fold", "n_train"]].to_dict("list") == {
+        "task": ["a", "a", "m", "m"], "fold": [0, 1, 0, 1], "n_train": [80, 70, 40, 40]}
+    assert sizes["n_test"].tolist()[:2] == [20, 30]  # first seed's confusion counts
+    assert sizes["n_test"].iloc[2:].isna().all()  # no confusion counts: unknown
+    # a multilabel task (no confusion counts) falls back to 1 / (k - 1) in the test
+    gains = gains_of({("m", "a"): [0.01, 0.03]})
+    assert pair_gain_table(gains, fold_sizes=sizes).iloc[0]["test_train_ratio"] == 1.0
+    gains = gains_of({("a", "m"): [0.01, 0.03]})
+    assert pair_gain_table(gains, fold_sizes=sizes).iloc[0]["test_train_ratio"] == pytest.approx(
+        (20 / 80 + 30 / 70) / 2)
 
 
 def regression_inputs(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

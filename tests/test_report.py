@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import matplotlib.axes
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,6 +67,36 @@ def test_heatmap_labels_mark_significant_cells() -> None:
     means = pd.DataFrame([[np.nan, 0.1234], [-0.05, np.nan]])
     q_values = pd.DataFrame([[np.nan, 0.01], [0.3, np.nan]])
     assert heatmap_labels(means, q_values, 0.05).tolist() == [["", "0.123*"], ["-0.050", ""]]
+
+
+def test_heatmap_labels_show_untested_pairs_with_their_n_and_no_star() -> None:
+    means = pd.DataFrame([[np.nan, 0.1234], [-0.05, np.nan]])
+    q_values = pd.DataFrame([[np.nan, np.nan], [0.01, np.nan]])
+    folds = pd.DataFrame([[np.nan, 1.0], [5.0, np.nan]])
+    assert heatmap_labels(means, q_values, 0.05, folds).tolist() == [["", "0.123\nn = 1"],
+                                                                     ["-0.050*", ""]]
+
+
+def test_heatmap_marks_untested_cells_apart_and_uses_alpha(tmp_path, monkeypatch) -> None:
+    gains = pd.concat([small_gains(), small_gains().query("fold == 0").assign(
+        main="esc", aux="new")], ignore_index=True)  # esc + new: one fold
+    gains = gains.drop_duplicates(["main", "aux", "fold", "seed"])
+    write_table(pair_gain_table(gains), tmp_path / "pair_gains.csv")
+    patches = []
+    original = matplotlib.axes.Axes.add_patch
+    monkeypatch.setattr(matplotlib.axes.Axes, "add_patch",
+                        lambda self, patch: patches.append(patch) or original(self, patch))
+    titles = []
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title",
+                        lambda self, text, *a, **k: titles.append(text))
+    plot_gain_heatmap(str(tmp_path / "pair_gains.csv"), str(tmp_path / "h.png"), alpha=0.2)
+    dotted = [p for p in patches if p.get_linestyle() == ":"]
+    hatched = [p for p in patches if p.get_hatch()]
+    # tasks sorted: esc, kws, new, spk; the (esc, new) cell is row 0, column 2
+    assert len(dotted) == 1 and dotted[0].get_xy() == pytest.approx((2.04, 0.04))
+    assert all(tuple(p.get_xy()) != (2, 0) for p in hatched)  # the untested cell is not hatched
+    assert "q < 0.2" in titles[0] and "n = 1 to 2 folds per pair" in titles[0]
+    assert "not tested (n = 1)" in titles[0]
 
 
 def test_plot_gain_heatmap_writes_png(tmp_path) -> None:

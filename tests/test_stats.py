@@ -187,31 +187,34 @@ def small_study(rng: np.random.Generator, n_pairs: int = 12) -> tuple[pd.DataFra
     gains = pd.concat([pairs.assign(fold=fold, seed=0, single=0.5,
                                     pair=0.5 + rng.normal(0, 0.1, n_pairs)) for fold in (0, 1)])
     gains["gain"] = gains["pair"] - gains["single"]
-    features = pairs.assign(f_a=rng.normal(size=n_pairs), f_b=rng.normal(size=n_pairs),
-                            f_const=1.0, f_nan=np.nan)
-    features.loc[0, "f_b"] = np.nan
+    features = pairs.assign(main_a=rng.normal(size=n_pairs), main_b=rng.normal(size=n_pairs),
+                            main_const=1.0, main_nan=np.nan)
+    features.loc[0, "main_b"] = np.nan
     return gains, features
 
 
-def test_correlations_match_scipy_and_bh() -> None:
+def test_main_task_features_are_tested_over_main_tasks_with_scipy_and_bh() -> None:
     gains, features = small_study(np.random.default_rng(1))
     table = correlations_table(gains, features).set_index("feature")
     mean_gain = gains.groupby("main")["gain"].mean().loc[features["main"]].to_numpy()
     expected_p = []
-    for feature in ("f_a", "f_b"):
+    for feature in ("main_a", "main_b"):
         valid = features[feature].notna().to_numpy()
         x, y = features[feature].to_numpy()[valid], mean_gain[valid]
         pearson, spearman = stats.pearsonr(x, y), stats.spearmanr(x, y)
         row = table.loc[feature]
         assert row["n"] == valid.sum()
         assert row["pearson_r"] == pytest.approx(pearson.statistic)
-        assert row["pearson_p"] == pytest.approx(pearson.pvalue)
+        assert row["pearson_p"] == pytest.approx(pearson.pvalue) == row["p_value"]
+        low, high = pearson.confidence_interval(0.95)
+        assert (row["pearson_ci_low"], row["pearson_ci_high"]) == pytest.approx((low, high))
+        assert (row["unit"], row["method"]) == ("main task", "pearson over tasks")
         assert row["spearman_rho"] == pytest.approx(spearman.statistic)
         assert row["spearman_p"] == pytest.approx(spearman.pvalue)
         expected_p.append(pearson.pvalue)
     expected_q = multipletests(expected_p, method="fdr_bh")[1]
-    assert table.loc[["f_a", "f_b"], "q_value"].tolist() == pytest.approx(list(expected_q))
-    assert table.loc["f_b", "n"] == 11
+    assert table.loc[["main_a", "main_b"], "q_value"].tolist() == pytest.approx(list(expected_q))
+    assert table.loc["main_b", "n"] == 11
 
 
 def test_correlations_constant_and_nan_features_are_nan_and_last(tmp_path) -> None:
@@ -221,13 +224,31 @@ def test_correlations_constant_and_nan_features_are_nan_and_last(tmp_path) -> No
     write_correlations(str(tmp_path / "gains.parquet"), str(tmp_path / "pf.parquet"),
                        str(tmp_path / "correlations.csv"))
     table = read_table(tmp_path / "correlations.csv")
-    assert list(table.columns) == ["feature", "n", "pearson_r", "pearson_ci_low",
+    assert list(table.columns) == ["feature", "unit", "method", "n", "pearson_r", "pearson_ci_low",
                                    "pearson_ci_high", "pearson_p", "spearman_rho",
-                                   "spearman_p", "q_value"]
-    assert table["pearson_p"].iloc[:2].is_monotonic_increasing
-    assert set(table["feature"].iloc[2:]) == {"f_const", "f_nan"}
-    assert table.iloc[2:][["pearson_r", "pearson_p", "q_value"]].isna().all().all()
-    assert table.set_index("feature").loc["f_nan", "n"] == 0
+                                   "spearman_p", "p_value", "q_value"]
+    assert table["p_value"].iloc[:2].is_monotonic_increasing
+    assert set(table["feature"].iloc[2:]) == {"main_const", "main_nan"}
+    assert table.iloc[2:][["pearson_r", "p_value", "q_value"]].isna().all().all()
+    assert table.set_index("feature").loc["main_nan", "n"] == 0
+
+
+def test_pair_features_get_an_exact_task_relabelling_permutation_test() -> None:
+    tasks = ["a", "b", "c"]
+    pairs = pd.DataFrame(list(itertools.permutations(tasks, 2)), columns=["main", "aux"])
+    gains = pairs.assign(fold=0, seed=0, single=0.5, gain=[0.06, 0.01, -0.02, 0.03, 0.0, 0.02])
+    features = pairs.assign(**{"main/aux_f": [3.0, 1.0, 0.2, 2.0, 0.5, 1.5]})
+    row = correlations_table(gains, features).iloc[0]
+    assert (row["unit"], row["method"]) == ("ordered pair", "task-relabelling permutation")
+    gain = dict(zip(zip(pairs["main"], pairs["aux"]), gains["gain"]))
+    value = dict(zip(zip(pairs["main"], pairs["aux"]), features["main/aux_f"]))
+    observed = stats.pearsonr(features["main/aux_f"], gains["gain"]).statistic
+    null = [stats.pearsonr([value[(order[tasks.index(m)], order[tasks.index(a)])]
+                            for m, a in gain], list(gain.values())).statistic
+            for order in itertools.permutations(tasks)]  # all 3! relabellings
+    assert row["pearson_r"] == pytest.approx(observed)
+    assert row["p_value"] == pytest.approx(np.mean(np.abs(null) >= abs(observed) - 1e-12))
+    assert np.isnan(row["pearson_p"]) and np.isnan(row["pearson_ci_low"])  # no pair-level p
 
 
 # --- known-effect simulation ---------------------------------------------------------------------
@@ -272,7 +293,7 @@ def test_planted_feature_ranks_first(tmp_path, simulated_files) -> None:
     table = read_table(tmp_path / "correlations.csv")
     top = table.iloc[0]
     assert top["feature"] == "main_label_entropy"
-    assert top["n"] == 56
+    assert top["n"] == 8  # main tasks, not 56 ordered pairs
     assert top["pearson_r"] > 0.5 and top["spearman_rho"] > 0.5
     assert top["q_value"] < 0.05
     noise = table[table["feature"].str.contains("n_clips|mean_duration|curve_fit_a")]

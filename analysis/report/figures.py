@@ -19,7 +19,7 @@ from analysis.io import atomic_path, read_table  # noqa: E402
 logger = logging.getLogger(__name__)
 
 TOP_FEATURES = 25
-Q_THRESHOLD = 0.05
+Q_THRESHOLD = 0.05  # default only: the workflow passes `analysis.alpha`
 
 
 def save_figure(figure: plt.Figure, out_png: str) -> None:
@@ -43,23 +43,44 @@ def gain_matrix(pair_gains: pd.DataFrame, value: str = "mean_gain") -> pd.DataFr
     return matrix.reindex(index=tasks, columns=tasks).astype(float)
 
 
-def heatmap_labels(means: pd.DataFrame, q_values: pd.DataFrame, alpha: float) -> np.ndarray:
-    """Cell texts: the mean gain, with * when its q-value is below alpha."""
+def heatmap_labels(means: pd.DataFrame, q_values: pd.DataFrame, alpha: float,
+                   folds: pd.DataFrame | None = None) -> np.ndarray:
+    """Cell texts: the mean gain, with * when its q-value is below alpha; a cell with a single
+    fold reads `n = 1` (not tested) under its mean."""
     labels = np.full(means.shape, "", dtype=object)
     for (i, j), mean in np.ndenumerate(means.to_numpy()):
-        if np.isfinite(mean):
-            star = "*" if q_values.iat[i, j] < alpha else ""
-            labels[i, j] = f"{mean:.3f}{star}"
+        if not np.isfinite(mean):
+            continue
+        if folds is not None and folds.iat[i, j] < 2:
+            labels[i, j] = f"{mean:.3f}\nn = {int(folds.iat[i, j])}"
+            continue
+        star = "*" if q_values.iat[i, j] < alpha else ""
+        labels[i, j] = f"{mean:.3f}{star}"
     return labels
 
 
-def _hatch_not_significant(axes: plt.Axes, means: pd.DataFrame, q_values: pd.DataFrame,
-                           alpha: float) -> None:
+def _mark_cells(axes: plt.Axes, means: pd.DataFrame, q_values: pd.DataFrame, folds: pd.DataFrame,
+                alpha: float) -> None:
+    """Hatch tested pairs that are not significant; outline untested pairs (n < 2) in dots."""
     for (i, j), mean in np.ndenumerate(means.to_numpy()):
-        q = q_values.iat[i, j]
-        if np.isfinite(mean) and not q < alpha:
+        if not np.isfinite(mean):
+            continue
+        if folds.iat[i, j] < 2:
+            axes.add_patch(Rectangle((j + 0.04, i + 0.04), 0.92, 0.92, fill=False,
+                                     linestyle=":", edgecolor="0.2", linewidth=1.5))
+        elif not q_values.iat[i, j] < alpha:
             axes.add_patch(Rectangle((j, i), 1, 1, fill=False, hatch="///", edgecolor="0.55",
                                      linewidth=0))
+
+
+def fold_counts_text(folds: pd.DataFrame) -> str:
+    """`n = 5 folds per pair`, or the range when pairs differ."""
+    values = folds.stack().dropna().astype(int)
+    if values.empty:
+        return "no pair"
+    low, high = values.min(), values.max()
+    return f"n = {low} fold{'s' if low > 1 else ''} per pair" if low == high else \
+        f"n = {low} to {high} folds per pair"
 
 
 def plot_gain_heatmap(pair_gains_path: str, out_png: str, metric: str | None = None,
@@ -67,54 +88,68 @@ def plot_gain_heatmap(pair_gains_path: str, out_png: str, metric: str | None = N
     """Heatmap of the mean MTL gain of each main task (rows) with each auxiliary task (columns).
 
     Colours diverge around zero; cells with a Benjamini-Hochberg q-value below `alpha` carry a *,
-    the others are hatched. `metric` names the gain metric in the title.
+    other tested cells are hatched, cells with one fold (not tested) are outlined in dots and read
+    `n = 1`. The title gives the number of folds, the unit of inference. `metric` names the gain
+    metric in the title.
     """
     pair_gains = read_table(pair_gains_path)
     means, q_values = gain_matrix(pair_gains), gain_matrix(pair_gains, "q_value")
+    folds = gain_matrix(pair_gains, "n")
     limit = max(float(np.nanmax(np.abs(means.to_numpy()))), 1e-9) if means.notna().any().any() \
         else 1.0
     size = 1.2 + 0.8 * len(means)
     figure, axes = plt.subplots(figsize=(size + 1.5, size))
     sns.heatmap(means, ax=axes, cmap="RdBu", center=0.0, vmin=-limit, vmax=limit,
-                annot=heatmap_labels(means, q_values, alpha), fmt="", square=True, linewidths=0.5,
-                cbar_kws={"label": f"mean gain ({metric or 'score'})"})
-    _hatch_not_significant(axes, means, q_values, alpha)
+                annot=heatmap_labels(means, q_values, alpha, folds), fmt="", square=True,
+                linewidths=0.5, cbar_kws={"label": f"mean gain ({metric or 'score'})"})
+    _mark_cells(axes, means, q_values, folds, alpha)
+    untested = ", dotted: not tested (n = 1)" if (folds < 2).any().any() else ""
     axes.set_title(f"MTL gain of the main task: pair-model minus single-model {metric or 'score'}"
-                   f"\n(mean over folds and seeds; * q < {alpha}, hatched: not significant)")
+                   f"\n(mean over folds and seeds, {fold_counts_text(folds)}; corrected resampled "
+                   f"t-test over folds)\n* q < {alpha}, hatched: not significant{untested}")
     axes.set_xlabel("auxiliary task")
     axes.set_ylabel("main task")
     save_figure(figure, out_png)
 
 
-def top_correlations(correlations: pd.DataFrame, top: int = TOP_FEATURES) -> pd.DataFrame:
+def top_correlations(correlations: pd.DataFrame, top: int = TOP_FEATURES,
+                     alpha: float = Q_THRESHOLD) -> pd.DataFrame:
     """The `top` features with the largest |pearson_r| (NaN rows left out), strongest first."""
     defined = correlations.dropna(subset=["pearson_r"])
     order = defined["pearson_r"].abs().sort_values(ascending=False, kind="stable").index
     top_rows = defined.loc[order[:top]]
-    significant = top_rows["q_value"].lt(Q_THRESHOLD)
-    return top_rows.assign(significance=significant.map({True: f"q < {Q_THRESHOLD}",
-                                                         False: f"q >= {Q_THRESHOLD}"}))
+    significant = top_rows["q_value"].lt(alpha)
+    return top_rows.assign(significance=significant.map({True: f"q < {alpha}",
+                                                         False: f"q >= {alpha}"}))
 
 
-def plot_correlations(correlations_path: str, out_png: str) -> None:
-    """Pearson r of each pair feature with the mean gain and its Fisher-z 95 % CI (top by |r|)."""
-    table = top_correlations(read_table(correlations_path)).reset_index(drop=True)
+def plot_correlations(correlations_path: str, out_png: str, alpha: float = Q_THRESHOLD) -> None:
+    """Pearson r of each pair feature with the gain at the feature's level and its 95 % CI."""
+    table = top_correlations(read_table(correlations_path), alpha=alpha).reset_index(drop=True)
     figure, axes = plt.subplots(figsize=(8, 1.5 + 0.3 * max(len(table), 1)))
     if table.empty:
         note(axes, "no feature has a defined correlation")
     else:
-        _correlation_points(axes, table)
+        _correlation_points(axes, table, alpha)
     axes.set_xlim(-1.05, 1.05)
-    axes.set_title("Correlation of pair features with the mean MTL gain\n"
-                   f"(top {TOP_FEATURES} by |r|, Fisher-z 95 % CI; * q < {Q_THRESHOLD}, "
+    axes.set_title("Association of pair features with the MTL gain\n"
+                   f"(top {TOP_FEATURES} by |r|; main_/aux_ features: r over tasks with its 95 % "
+                   f"CI;\npair features: r over ordered pairs, permutation p; * q < {alpha}, "
                    "Benjamini-Hochberg)")
-    axes.set_xlabel("Pearson r with the mean gain")
-    axes.set_ylabel("pair feature")
+    axes.set_xlabel("Pearson r with the mean gain (of the task, or of the pair)")
+    axes.set_ylabel("pair feature [level, n]")
     save_figure(figure, out_png)
 
 
-def _correlation_points(axes: plt.Axes, table: pd.DataFrame) -> None:
-    colours = {f"q < {Q_THRESHOLD}": "tab:red", f"q >= {Q_THRESHOLD}": "tab:gray"}
+def feature_label(row: pd.Series) -> str:
+    """`feature [main task, n = 7]`: the level the feature was tested at and its points."""
+    unit = row.get("unit")
+    return f"{row['feature']} [{unit}, n = {row['n']}]" if isinstance(unit, str) else \
+        str(row["feature"])
+
+
+def _correlation_points(axes: plt.Axes, table: pd.DataFrame, alpha: float) -> None:
+    colours = {f"q < {alpha}": "tab:red", f"q >= {alpha}": "tab:gray"}
     positions = np.arange(len(table))
     for label, colour in colours.items():
         rows = table["significance"] == label
@@ -126,9 +161,9 @@ def _correlation_points(axes: plt.Axes, table: pd.DataFrame) -> None:
                       color=colour, capsize=3, label=label)
     for position, (r, q, high) in enumerate(zip(table["pearson_r"], table["q_value"],
                                                 table["pearson_ci_high"].fillna(table["pearson_r"]))):
-        if q < Q_THRESHOLD:
+        if q < alpha:
             axes.text(min(high + 0.03, 1.0), position, "*", va="center", fontsize=12)
-    axes.set_yticks(positions, table["feature"])
+    axes.set_yticks(positions, [feature_label(row) for _, row in table.iterrows()])
     axes.invert_yaxis()
     axes.axvline(0.0, color="black", linewidth=0.8)
     axes.legend(title="Benjamini-Hochberg", loc="upper left", bbox_to_anchor=(1.01, 1.0))

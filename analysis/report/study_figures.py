@@ -31,9 +31,11 @@ def _grid(n_panels: int, columns: int, size: float = 3.2) -> tuple[plt.Figure, n
 
 
 def plot_feature_scatter(correlations_path: str, gains_path: str, pair_features_path: str,
-                         out_png: str, top: int = SCATTER_FEATURES) -> None:
-    """Mean gain of each ordered pair against each of the `top` features most correlated with it."""
-    strongest = top_correlations(read_table(correlations_path), top)
+                         out_png: str, top: int = SCATTER_FEATURES,
+                         alpha: float = Q_THRESHOLD) -> None:
+    """Mean gain of each ordered pair against each of the `top` features most correlated with it
+    (the title gives the level the feature was tested at, its n and q; * q < `alpha`)."""
+    strongest = top_correlations(read_table(correlations_path), top, alpha)
     table = pair_table(read_table(gains_path), read_table(pair_features_path))
     figure, panels = _grid(max(len(strongest), 1), min(max(len(strongest), 1), 2), size=3.8)
     if strongest.empty:
@@ -42,9 +44,10 @@ def plot_feature_scatter(correlations_path: str, gains_path: str, pair_features_
         sns.regplot(data=table, x=row.feature, y="gain", ax=axes, ci=None,
                     scatter_kws={"s": 18}, line_kws={"color": "tab:red", "linewidth": 1})
         axes.axhline(0.0, color="black", linewidth=0.6)
-        star = " *" if row.q_value < Q_THRESHOLD else ""
-        axes.set_title(f"{row.feature}\nr = {row.pearson_r:.2f}, q = {row.q_value:.2g}{star}",
-                       fontsize=9)
+        star = " *" if row.q_value < alpha else ""
+        level = f" ({row.unit}, n = {row.n})" if isinstance(getattr(row, "unit", None), str) else ""
+        axes.set_title(f"{row.feature}\nr = {row.pearson_r:.2f}{level}, q = {row.q_value:.2g}"
+                       f"{star}", fontsize=9)
         axes.set_ylabel("mean gain of the pair")
     figure.suptitle("Strongest pair features against the MTL gain (one point per ordered pair)")
     figure.tight_layout()

@@ -2,11 +2,13 @@
 
 `runs.parquet` holds every final score of every model with the model's partner task (`""` for a
 single-task model); `curves.parquet` holds the training-loss curves of the single-task models, which
-the learning-curve task features are computed from.
+the learning-curve task features are computed from; `fold_sizes.parquet` holds the training and
+test clip counts of every task's folds, for the corrected test of the gains.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -24,6 +26,7 @@ PER_CLASS_SCORES = ["precision", "recall", "f1", "support"]
 PER_CLASS_COLUMNS = ["task", "fold", "seed", "class", *PER_CLASS_SCORES]
 STUDY_PER_CLASS_COLUMNS = ["task", "partner", "fold", "seed", "class", *PER_CLASS_SCORES]
 PAIR_SEPARATOR = "__"
+FOLD_SIZE_COLUMNS = ["task", "fold", "n_train", "n_test"]
 
 
 def split_pair_name(pair: str) -> tuple[str, str]:
@@ -136,8 +139,46 @@ def empty_per_class() -> pd.DataFrame:
                          for column, dtype in zip(STUDY_PER_CLASS_COLUMNS, types)})
 
 
+def single_fold_sizes(task: str, model_dir: str) -> pd.DataFrame:
+    """task, fold, n_train, n_test of a single-task model: training clips from `efficiency.json`,
+    test clips from the confusion counts (NaN for a multilabel task, which has none)."""
+    path = Path(model_dir) / "efficiency.json"
+    if not path.exists():
+        raise StudyInputError(f"model output {path} is missing: was the model trained?")
+    per_fold = json.loads(path.read_text()).get("n_train_clips_per_fold", {}).get(task, {})
+    sizes = pd.DataFrame({"task": task, "fold": [int(f) for f in per_fold],
+                          "n_train": [float(n) for n in per_fold.values()]})
+    confusion_path = Path(model_dir) / "confusion.parquet"
+    n_test = pd.Series(dtype=float)
+    if confusion_path.exists():
+        confusion = read_table(confusion_path)
+        confusion = confusion[confusion["task"].astype(str) == task]
+        first_seed = confusion["seed"] == confusion.groupby("fold")["seed"].transform("min")
+        confusion = confusion[first_seed]
+        n_test = confusion.groupby("fold")["count"].sum().astype(float)
+    sizes["n_test"] = sizes["fold"].map(n_test).astype(float)
+    return sizes
+
+
+def collect_fold_sizes(single_dirs: dict[str, str]) -> pd.DataFrame:
+    """task, fold, n_train, n_test (clips) of every task's single-task model: the ratio the
+    corrected resampled t-test of the gains needs."""
+    parts = [single_fold_sizes(task, path) for task, path in sorted(single_dirs.items())]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object if c == "task" else float)
+                             for c in FOLD_SIZE_COLUMNS})
+    sizes = pd.concat(parts, ignore_index=True)[FOLD_SIZE_COLUMNS]
+    unknown = sizes["n_test"].isna()
+    if unknown.any():
+        logger.info("test-fold sizes unknown for %s (no confusion counts): the corrected test "
+                    "assumes n_test / n_train = 1 / (k - 1)",
+                    sorted(sizes.loc[unknown, "task"].unique()))
+    return sizes.astype({"fold": "int64", "n_train": "float64", "n_test": "float64"})
+
+
 def collect_study(single_dirs: dict[str, str], pair_dirs: dict[str, str], runs_out: str,
-                  curves_out: str, per_class_out: str | None = None) -> None:
+                  curves_out: str, per_class_out: str | None = None,
+                  fold_sizes_out: str | None = None) -> None:
     """Write the study's `runs` table (all models) and `curves` table (single-task models).
 
     `single_dirs` maps a task to `results/models/single/{task}`; `pair_dirs` maps a pair name
@@ -148,9 +189,12 @@ def collect_study(single_dirs: dict[str, str], pair_dirs: dict[str, str], runs_o
     runs = collect_runs(single_dirs, pair_dirs)
     curves = collect_curves(single_dirs)
     per_class = collect_per_class(single_dirs, pair_dirs) if per_class_out else None
+    sizes = collect_fold_sizes(single_dirs) if fold_sizes_out else None
     logger.info("collected %d runs of %d single and %d pair models, %d curve points",
                 len(runs), len(single_dirs), len(pair_dirs), len(curves))
     write_table(runs, runs_out)
     write_table(curves, curves_out)
     if per_class is not None:
         write_table(per_class, per_class_out)
+    if sizes is not None:
+        write_table(sizes, fold_sizes_out)

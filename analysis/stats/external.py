@@ -3,7 +3,9 @@
 Files in DIR (README.md, "Studies trained elsewhere"):
 
 - `runs.csv` (required): `task`, `partner` (empty for a single-task run), `score`, optional `fold`
-  and `seed` (default 0). The score is taken as the config's `gain_metric`.
+  and `seed` (default 0 when the column is absent; a blank cell is an error). The score is taken as
+  the config's `gain_metric`. Optional `n_train`, `n_test`: the task's training and test clips in
+  the fold, on single-task rows, for the corrected test of the gains (else 1 / (k - 1) is assumed).
 - `curves.csv` (required): `task`, `step`, `loss`, optional `fold`, `seed`: training-loss curves of
   the single-task runs, for the learning-curve features.
 - `task_features.csv` (optional): `task` and numeric feature columns; the text columns `dataset`,
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 FACTORS = FACTOR_COLUMNS[1:]
 MAX_LISTED = 5
+FOLD_SIZES = ["n_train", "n_test"]
 
 
 def read_csv(path: Path) -> pd.DataFrame:
@@ -54,29 +57,37 @@ def require_columns(table: pd.DataFrame, path: Path, columns: list[str]) -> None
 
 def numeric_column(table: pd.DataFrame, column: str, path: Path, integer: bool = False,
                    default: float | None = None) -> pd.Series:
-    """The column as numbers; a missing optional column gives `default`; bad cells name the rows."""
+    """The column as numbers; a missing optional column gives `default`; a blank or bad cell
+    stops the import naming the file, the column and the lines (a blank `fold` is not fold 0)."""
     if column not in table.columns:
         return pd.Series(default, index=table.index).astype("int64" if integer else float)
     text = table[column].str.strip()
-    values = pd.to_numeric(text.replace("", np.nan if default is None else str(default)),
-                           errors="coerce")
+    blank = text == ""
+    if blank.any():
+        raise StudyInputError(f"{path}, column {column!r}: line(s) {_lines(blank)} are blank; "
+                              f"fill them in (or leave the column out: every row is then "
+                              f"{default if default is not None else 'invalid'})")
+    values = pd.to_numeric(text, errors="coerce")
     bad = values.isna() | ~np.isfinite(values)
     if integer:
         bad |= values.notna() & (values != values.round())
     if bad.any():
-        rows = (bad[bad].index[:MAX_LISTED] + 2).tolist()  # +2: header line, 1-based lines
         kind = "an integer" if integer else "a finite number"
-        raise StudyInputError(f"{path}, column {column!r}: line(s) {rows} do not hold {kind} "
+        raise StudyInputError(f"{path}, column {column!r}: line(s) {_lines(bad)} do not hold {kind} "
                               f"(e.g. {text[bad].iloc[0]!r})")
     return values.astype("int64") if integer else values.astype(float)
+
+
+def _lines(rows: pd.Series) -> list[int]:
+    """The file's line numbers of the flagged rows (+2: the header line, 1-based lines)."""
+    return (rows[rows].index[:MAX_LISTED] + 2).tolist()
 
 
 def task_column(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
     values = table[column].str.strip()
     empty = values == ""
     if column == "task" and empty.any():
-        raise StudyInputError(f"{path}, column 'task': line(s) "
-                              f"{(empty[empty].index[:MAX_LISTED] + 2).tolist()} are empty")
+        raise StudyInputError(f"{path}, column 'task': line(s) {_lines(empty)} are empty")
     return values
 
 
@@ -87,8 +98,9 @@ def check_unique(table: pd.DataFrame, keys: list[str], path: Path) -> None:
                               f"{table.loc[duplicated, keys].head(MAX_LISTED).to_dict('records')}")
 
 
-def read_runs(path: Path, metric: str) -> pd.DataFrame:
-    """`runs.csv` as the study's runs table (task, partner, fold, seed, metric, value)."""
+def read_runs(path: Path, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`runs.csv` as the study's runs table (task, partner, fold, seed, metric, value) and its
+    fold sizes (task, fold, n_train, n_test; no rows without the optional columns)."""
     raw = read_csv(path)
     require_columns(raw, path, ["task", "partner", "score"])
     runs = pd.DataFrame({
@@ -104,8 +116,33 @@ def read_runs(path: Path, metric: str) -> pd.DataFrame:
     if not (runs["partner"] == "").any() or (runs["partner"] == "").all():
         raise StudyInputError(f"{path} needs single-task runs (empty partner) and dual-task runs "
                               "(partner set) to give any gain")
-    return runs[RUN_COLUMNS].sort_values(["task", "partner", "metric", "fold", "seed"],
+    sizes = read_fold_sizes(raw, runs, path)
+    runs = runs[RUN_COLUMNS].sort_values(["task", "partner", "metric", "fold", "seed"],
                                          kind="stable").reset_index(drop=True)
+    return runs, sizes
+
+
+def read_fold_sizes(raw: pd.DataFrame, runs: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Optional `n_train`, `n_test` of runs.csv: the main task's training and test clips in each
+    fold, read from the single-task rows (blank on dual-task rows is allowed)."""
+    given = [column for column in FOLD_SIZES if column in raw.columns]
+    if not given:
+        return pd.DataFrame({column: pd.Series(dtype="int64" if column != "task" else object)
+                             for column in ["task", "fold", *FOLD_SIZES]})
+    if len(given) == 1:
+        raise StudyInputError(f"{path}: give both {FOLD_SIZES} or neither (only {given} found)")
+    single = (runs["partner"] == "").to_numpy()
+    sizes = pd.DataFrame({"task": runs["task"][single], "fold": runs["fold"][single],
+                          **{column: numeric_column(raw[single], column, path, integer=True)
+                             for column in FOLD_SIZES}})
+    sizes = sizes.drop_duplicates()
+    clash = sizes.duplicated(["task", "fold"], keep=False)
+    if clash.any():
+        raise StudyInputError(f"{path}: n_train/n_test differ between seeds of the same task and "
+                              f"fold, line(s) {_lines(clash)}")
+    if ((sizes["n_train"] < 1) | (sizes["n_test"] < 1)).any():
+        raise StudyInputError(f"{path}: n_train and n_test must be at least 1")
+    return sizes.sort_values(["task", "fold"]).reset_index(drop=True)
 
 
 def read_curves(path: Path) -> pd.DataFrame:
@@ -190,15 +227,18 @@ def imported_task_features(directory: Path, runs: pd.DataFrame,
 
 
 def import_external(directory: str, metric: str, runs_out: str, curves_out: str,
-                    per_class_out: str, features_out: str, factors_out: str) -> None:
+                    per_class_out: str, features_out: str, factors_out: str,
+                    fold_sizes_out: str | None = None) -> None:
     """Check and convert the files of an external study; nothing is written if one is malformed."""
     folder = Path(directory)
-    runs = read_runs(folder / "runs.csv", metric)
+    runs, sizes = read_runs(folder / "runs.csv", metric)
     curves = read_curves(folder / "curves.csv")
     per_class = read_per_class(folder / "per_class.csv")
     features, factors = imported_task_features(folder, runs, curves)
     logger.info("imported %d runs, %d curve points, %d tasks x %d features from %s", len(runs),
                 len(curves), len(features), features.shape[1] - 1, folder)
-    for table, out in ((runs, runs_out), (curves, curves_out), (per_class, per_class_out),
-                       (features, features_out), (factors, factors_out)):
-        write_table(table, out)
+    outputs = [(runs, runs_out), (curves, curves_out), (per_class, per_class_out),
+               (features, features_out), (factors, factors_out), (sizes, fold_sizes_out)]
+    for table, out in outputs:
+        if out is not None:
+            write_table(table, out)

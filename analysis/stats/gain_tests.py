@@ -1,11 +1,17 @@
 """Is a pair's gain real? Tests per ordered pair, summaries by pair category, per-class gains.
 
-Per ordered (main, aux) pair the gains of its folds and seeds are paired differences (the same test
-fold and seed in the single-task and the dual-task model), so the test is the paired t-test of pair
-against single scores (`scipy.stats.ttest_rel`, equal to a one-sample t-test of the gains against 0)
-with a t-based 95 % confidence interval of the mean gain. p-values are corrected across pairs with
-Benjamini-Hochberg. Caveat: folds of one cross-validation share training data, so the test
-treats somewhat dependent differences as independent and is optimistic.
+Unit of inference: the cross-validation fold. Per ordered (main, aux) pair the gains (pair minus
+single score of the main task on the same test fold and seed) are first averaged over the seeds of
+each fold: repeated seeds share the fold's training and test data, so they are not independent
+samples. The J fold means are then tested with the corrected resampled t-test (Nadeau & Bengio
+2003; Bouckaert & Frank 2004): folds of one cross-validation share most of their training data, so
+the variance of the mean is inflated from s²/J to (1/J + n_test/n_train) s², with J - 1 degrees of
+freedom; the same variance gives the 95 % interval. `n_test / n_train` is the mean over the folds
+of the main task's test and training clip counts (`fold_sizes`), or 1 / (k - 1) for k folds when
+they are not known. p-values are corrected across the tested pairs with Benjamini-Hochberg.
+
+A pair with fewer than two folds (one predefined test split) cannot be tested: its verdict is
+`not tested: n = 1`, it is left out of the correction, and a warning reaches the console.
 """
 
 from __future__ import annotations
@@ -18,15 +24,18 @@ from scipy import stats
 
 from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
+from analysis.logs import CONSOLE
 from analysis.stats.correlations import bh_q_values
 
 logger = logging.getLogger(__name__)
 
 PAIR_KEYS = ["main", "aux"]
-VERDICTS = ("gain", "loss", "no significant change")
-PAIR_GAIN_COLUMNS = ["main", "aux", "n", "mean_single", "mean_pair", "mean_gain", "ci_low",
-                     "ci_high", "mean_relative_gain", "t_statistic", "p_value", "q_value",
-                     "verdict"]
+NOT_TESTED = "not tested"
+VERDICTS = ("gain", "loss", "no significant change", NOT_TESTED)
+UNIT = "fold"
+PAIR_GAIN_COLUMNS = ["main", "aux", "unit", "n", "n_seeds", "test_train_ratio", "mean_single",
+                     "mean_pair", "mean_gain", "ci_low", "ci_high", "mean_relative_gain",
+                     "t_statistic", "p_value", "q_value", "verdict"]
 CATEGORY_COLUMNS = ["grouping", "category", "n_pairs", "mean_gain", "ci_low", "ci_high",
                     *(f"n_{verdict.replace(' ', '_')}" for verdict in VERDICTS)]
 CLASS_GAIN_COLUMNS = ["main", "aux", "class", "n", "single_f1", "pair_f1", "gain", "support"]
@@ -46,46 +55,90 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     return mean, float(low), float(high)
 
 
-def paired_test(single: np.ndarray, pair: np.ndarray) -> tuple[float, float]:
-    """t statistic and two-sided p of the paired t-test; NaN when undefined (n < 2, no spread)."""
-    differences = np.asarray(pair, dtype=float) - np.asarray(single, dtype=float)
-    if len(differences) < 2 or np.ptp(differences) == 0:
-        return float("nan"), float("nan")
-    result = stats.ttest_rel(pair, single)
-    return float(result.statistic), float(result.pvalue)
+def fold_means(gains: pd.DataFrame) -> pd.DataFrame:
+    """main, aux, fold, single, pair, gain, relative_gain, n_seeds: seeds averaged in each fold."""
+    table = gains if "relative_gain" in gains else gains.assign(
+        relative_gain=gains["gain"] / gains["single"])
+    return table.groupby([*PAIR_KEYS, "fold"], as_index=False).agg(
+        single=("single", "mean"), pair=("pair", "mean"), gain=("gain", "mean"),
+        relative_gain=("relative_gain", "mean"), n_seeds=("gain", "size"))
 
 
-def one_pair(group: pd.DataFrame) -> dict[str, float]:
-    mean, low, high = mean_interval(group["gain"].to_numpy())
-    t_statistic, p_value = paired_test(group["single"].to_numpy(), group["pair"].to_numpy())
-    relative = group["relative_gain"] if "relative_gain" in group else group["gain"] / group["single"]
-    return {"n": len(group), "mean_single": group["single"].mean(), "mean_pair": group["pair"].mean(),
-            "mean_gain": mean, "ci_low": low, "ci_high": high,
-            "mean_relative_gain": float(relative.mean()), "t_statistic": t_statistic,
-            "p_value": p_value}
+def test_train_ratios(per_fold: pd.DataFrame, fold_sizes: pd.DataFrame | None) -> pd.Series:
+    """n_test / n_train of the main task in each row's fold; 1 / (k - 1) where the sizes are not
+    known, k being the number of folds the main task has in the gains."""
+    folds = per_fold.groupby("main")["fold"].transform("nunique").to_numpy()
+    with np.errstate(divide="ignore"):
+        ratio = np.where(folds > 1, 1.0 / (folds - 1.0), np.nan)
+    if fold_sizes is not None and not fold_sizes.empty:
+        sizes = fold_sizes.rename(columns={"task": "main"})[["main", "fold", "n_train", "n_test"]]
+        known = per_fold[["main", "fold"]].merge(sizes, on=["main", "fold"], how="left")
+        measured = (known["n_test"] / known["n_train"]).where(known["n_train"] > 0).to_numpy()
+        ratio = np.where(np.isfinite(measured), measured, ratio)
+    return pd.Series(ratio, index=per_fold.index)
 
 
-def verdict(mean_gain: float, q_value: float, alpha: float) -> str:
-    """`gain` / `loss` when the BH q-value is below alpha, else `no significant change`."""
-    if np.isnan(q_value) or q_value >= alpha:
+def pair_summaries(per_fold: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Per ordered pair: folds, seeds, ratio, means and the corrected resampled t-test of the fold
+    gains (Nadeau & Bengio 2003): variance of the mean (1/n + n_test/n_train) s², n - 1 degrees of
+    freedom, the interval at `level`; NaN test where n < 2 or the fold gains do not vary."""
+    table = per_fold.groupby(PAIR_KEYS, as_index=False, sort=True).agg(
+        n=("gain", "size"), n_seeds=("n_seeds", "max"), test_train_ratio=("ratio", "mean"),
+        mean_single=("single", "mean"), mean_pair=("pair", "mean"), mean_gain=("gain", "mean"),
+        variance=("gain", "var"), spread=("gain", np.ptp),
+        mean_relative_gain=("relative_gain", "mean"))
+    tested = ((table["n"] >= 2) & (table["spread"] > 1e-12)).to_numpy()  # rounding is no spread
+    n = table["n"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt((1.0 / n + table["test_train_ratio"].to_numpy()) * table["variance"])
+        t_statistic = np.where(tested, table["mean_gain"] / se, np.nan)
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * se
+    table["ci_low"] = np.where(tested, table["mean_gain"] - half, np.nan)
+    table["ci_high"] = np.where(tested, table["mean_gain"] + half, np.nan)
+    table["t_statistic"] = t_statistic
+    table["p_value"] = np.where(tested, 2 * stats.t.sf(np.abs(t_statistic), n - 1), np.nan)
+    return table.assign(unit=UNIT)
+
+
+def verdict(mean_gain: float, q_value: float, alpha: float, n: int = 2) -> str:
+    """`gain` / `loss` when the BH q-value is below alpha, `not tested: n = 1` with one fold,
+    `not tested: no spread` when the fold gains are all equal, else `no significant change`."""
+    if n < 2:
+        return f"{NOT_TESTED}: n = {n}"
+    if np.isnan(q_value):
+        return f"{NOT_TESTED}: no spread"
+    if q_value >= alpha:
         return VERDICTS[2]
     return VERDICTS[0] if mean_gain > 0 else VERDICTS[1]
 
 
-def pair_gain_table(gains: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """One row per ordered pair: mean gain, 95 % CI, paired t-test, BH q-value and verdict."""
+def pair_gain_table(gains: pd.DataFrame, alpha: float = 0.05,
+                    fold_sizes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per ordered pair: folds, mean gain, corrected 95 % CI and test, BH q, verdict."""
     if gains.empty:
         raise StudyInputError("the gains table is empty: no ordered pair to test")
-    rows = [{"main": main, "aux": aux, **one_pair(group)}
-            for (main, aux), group in gains.groupby(PAIR_KEYS, sort=True)]
-    table = pd.DataFrame(rows)
+    per_fold = fold_means(gains)
+    per_fold["ratio"] = test_train_ratios(per_fold, fold_sizes)
+    table = pair_summaries(per_fold)
     table["q_value"] = bh_q_values(table["p_value"]).to_numpy()
-    table["verdict"] = [verdict(m, q, alpha) for m, q in zip(table["mean_gain"], table["q_value"])]
-    untested = table["p_value"].isna().sum()
-    if untested:
-        logger.warning("%d pair(s) have fewer than 2 folds x seeds or constant gains: not tested",
-                       untested)
+    table["verdict"] = [verdict(m, q, alpha, n) for m, q, n in
+                        zip(table["mean_gain"], table["q_value"], table["n"])]
+    _warn_untested(table)
     return table[PAIR_GAIN_COLUMNS]
+
+
+def _warn_untested(table: pd.DataFrame) -> None:
+    single_fold = table[table["n"] < 2]
+    if not single_fold.empty:
+        logger.warning(
+            "%d of %d pair(s) have a single test fold (n = 1) and are NOT TESTED, e.g. %s: seeds "
+            "repeated on the same split add no independent fold; use k-fold cross-validation "
+            "(`folds`) or more test folds (README, 'Reading the report')", len(single_fold),
+            len(table), single_fold[PAIR_KEYS].head(3).to_dict("records"),
+            extra={CONSOLE: True})
+    constant = table["verdict"] == f"{NOT_TESTED}: no spread"
+    if constant.any():
+        logger.warning("%d pair(s) have the same gain in every fold: not tested", constant.sum())
 
 
 # Categories of pairs -------------------------------------------------------------------------------
@@ -116,6 +169,11 @@ def _same_or_not(keys: pd.DataFrame, main: pd.DataFrame, aux: pd.DataFrame, fact
     return keys.assign(grouping=factor, category=np.where(same, *names))[known]
 
 
+def verdict_kind(verdicts: pd.Series) -> pd.Series:
+    """The verdict, with every `not tested: ...` reason counted as `not tested`."""
+    return verdicts.where(~verdicts.str.startswith(NOT_TESTED), NOT_TESTED)
+
+
 def category_summary(pair_gains: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     """Per grouping and category: pairs, mean of the pairs' mean gains with a t CI, verdict counts."""
     categories = pair_categories(pair_gains[PAIR_KEYS], factors).merge(
@@ -123,7 +181,7 @@ def category_summary(pair_gains: pd.DataFrame, factors: pd.DataFrame) -> pd.Data
     rows = []
     for (grouping, category), group in categories.groupby(["grouping", "category"], sort=False):
         mean, low, high = mean_interval(group["mean_gain"].to_numpy())
-        counts = group["verdict"].value_counts()
+        counts = verdict_kind(group["verdict"]).value_counts()
         rows.append({"grouping": grouping, "category": category, "n_pairs": len(group),
                      "mean_gain": mean, "ci_low": low, "ci_high": high,
                      **{f"n_{v.replace(' ', '_')}": int(counts.get(v, 0)) for v in VERDICTS}})
@@ -156,9 +214,11 @@ def class_gain_table(per_class: pd.DataFrame) -> pd.DataFrame:
 # Writers -----------------------------------------------------------------------------------------
 
 
-def write_pair_gains(gains_path: str, out_csv: str, alpha: float = 0.05) -> None:
+def write_pair_gains(gains_path: str, out_csv: str, alpha: float = 0.05,
+                     fold_sizes_path: str | None = None) -> None:
     """Write `pair_gains.csv`: per ordered pair mean gain, CI, test, q-value and verdict."""
-    table = pair_gain_table(read_table(gains_path), alpha)
+    sizes = read_table(fold_sizes_path) if fold_sizes_path else None
+    table = pair_gain_table(read_table(gains_path), alpha, sizes)
     logger.info("verdicts: %s", table["verdict"].value_counts().to_dict())
     write_table(table, out_csv)
 

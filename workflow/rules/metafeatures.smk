@@ -29,6 +29,7 @@ if EXTERNAL:
             per_class="results/study/per_class.parquet",
             features="results/study/task_features.parquet",
             factors="results/study/task_factors.parquet",
+            fold_sizes="results/study/fold_sizes.parquet",
         params:
             folder=EXTERNAL,
             metric=config["gain_metric"],
@@ -46,10 +47,13 @@ else:
         """Every final score, single-task learning curve and per-class score, as tidy tables."""
         input:
             all_model_metrics(),
+            [f"{d}/{name}" for d in single_dirs().values()
+             for name in ("efficiency.json", "confusion.parquet")],
         output:
             runs="results/study/runs.parquet",
             curves="results/study/curves.parquet",
             per_class="results/study/per_class.parquet",
+            fold_sizes="results/study/fold_sizes.parquet",
         params:
             single=single_dirs(),
             pairs=pair_dirs(),

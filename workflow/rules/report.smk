@@ -65,6 +65,8 @@ rule correlation_chart:
             caption="../report/correlations.rst",
             category="Correlations",
         ),
+    params:
+        alpha=config["analysis"]["alpha"],
     log:
         "logs/correlation_chart.log",
     threads: 1
@@ -85,6 +87,8 @@ rule feature_scatter:
             caption="../report/feature_scatter.rst",
             category="Correlations",
         ),
+    params:
+        alpha=config["analysis"]["alpha"],
     log:
         "logs/feature_scatter.log",
     threads: 1

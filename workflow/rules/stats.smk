@@ -16,9 +16,10 @@ rule gains:
 
 
 rule pair_gains:
-    """Per ordered pair: mean gain, 95 % CI, paired t-test, Benjamini-Hochberg q-value, verdict."""
+    """Per ordered pair: mean gain, corrected resampled t-test over folds, BH q-value, verdict."""
     input:
         gains="results/study/gains.parquet",
+        fold_sizes="results/study/fold_sizes.parquet",
     output:
         pair_gains=report(
             "results/analysis/pair_gains.csv",
@@ -95,7 +96,7 @@ rule pair_features:
 
 
 rule correlations:
-    """Pearson and Spearman correlation of each pair feature with the gain, with FDR q-values."""
+    """Each pair feature against the gain at its level (task means or permutation), BH q-values."""
     input:
         gains="results/study/gains.parquet",
         pair_features="results/study/pair_features.parquet",
@@ -105,6 +106,9 @@ rule correlations:
             caption="../report/correlation_table.rst",
             category="Correlations",
         ),
+    params:
+        permutations=config["analysis"]["permutations"],
+        seed=config["analysis"]["seed"],
     log:
         "logs/correlations.log",
     threads: 1

@@ -8,4 +8,5 @@ collect_study(
     runs_out=snakemake.output.runs,
     curves_out=snakemake.output.curves,
     per_class_out=snakemake.output.per_class,
+    fold_sizes_out=snakemake.output.fold_sizes,
 )

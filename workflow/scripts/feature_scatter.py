@@ -7,4 +7,5 @@ plot_feature_scatter(
     snakemake.input.gains,
     snakemake.input.pair_features,
     snakemake.output[0],
+    alpha=snakemake.params.alpha,
 )

@@ -10,4 +10,5 @@ import_external(
     per_class_out=snakemake.output.per_class,
     features_out=snakemake.output.features,
     factors_out=snakemake.output.factors,
+    fold_sizes_out=snakemake.output.fold_sizes,
 )
