@@ -48,6 +48,10 @@ class RunSeeds:
     def batches(self) -> torch.Generator:
         return make_generator("batches", self.seed, self.fold)
 
+    def task_batches(self, task: str) -> torch.Generator:
+        """Batch order of one task under `budget` batching: the same alone and in any pair."""
+        return make_generator("batches", self.seed, self.fold, task_hash(task))
+
     def dropout(self) -> torch.Generator:
         return make_generator("dropout", self.seed, self.fold)
 

@@ -69,7 +69,7 @@ else:
             features="results/study/task_features.parquet",
             factors="results/study/task_factors.parquet",
         params:
-            tasks=TASKS,
+            tasks=feature_tasks(),
             datasets=sorted(DATASETS),
             factors=dataset_factors(),
         log:
