@@ -55,10 +55,6 @@ class RunSeeds:
     def dropout(self) -> torch.Generator:
         return make_generator("dropout", self.seed, self.fold)
 
-    def validation_seed(self) -> int:
-        """Seed of the validation part carved from the training part (early stopping)."""
-        return derive_seed("validation", self.seed, self.fold)
-
     def global_seed(self) -> int:
         """Seed for torch's global generator, for any code that still draws from it."""
         return derive_seed("global", self.seed, self.fold)

@@ -21,10 +21,9 @@ import numpy as np
 import torch
 
 from analysis.errors import StudyInputError
+from analysis.mtl.data import EVAL_ROWS
 from analysis.mtl.seeding import make_generator
 from analysis.mtl.tasks import MISSING
-
-EVAL_ROWS = 4096
 
 
 @dataclass(frozen=True)

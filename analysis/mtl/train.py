@@ -64,7 +64,6 @@ PER_CLASS_COLUMNS = {
 }
 CONFUSION_COLUMNS = {**RUN_COLUMNS, "true": str, "predicted": str, "count": "int64"}
 VALIDATION_METRIC = "validation_loss"
-EVAL_ROWS = 4096
 
 
 def _adam(params: Any, config: "TrainingConfig") -> torch.optim.Optimizer:
