@@ -123,6 +123,30 @@ def test_config_typo_names_the_field(tmp_path):
     assert "epoch" in result.stderr + result.stdout
 
 
+def test_controls_add_a_control_task_and_its_pair_per_task(tmp_path):
+    tones_dataset(tmp_path / "data" / "tones")
+    noise_dataset(tmp_path / "data" / "noise")
+    result = snakemake(tmp_path, BASE_CONFIG | {"controls": True}, "--dry-run")
+    assert result.returncode == 0, result.stderr[-4000:]
+    jobs = planned_jobs(result.stdout)
+    tasks = ["noise_colour", "tones_level", "tones_pitch"]
+    controls = [f"{task}_control" for task in tasks]
+    assert jobs["train_single"] == {f"results/models/single/{t}/metrics.parquet"
+                                    for t in tasks + controls}
+    control_pairs = {f"results/models/pair/{t}__{t}_control/metrics.parquet" for t in tasks}
+    assert control_pairs <= jobs["train_pair"] and len(jobs["train_pair"]) == 3 + 3
+
+
+def test_a_task_name_ending_in_control_is_reserved(tmp_path):
+    tones_dataset(tmp_path / "data" / "tones")
+    noise_dataset(tmp_path / "data" / "noise")
+    tones = BASE_CONFIG["datasets"]["tones"] | {"tasks": {"tones_control": "pitch"}}
+    config = BASE_CONFIG | {"datasets": BASE_CONFIG["datasets"] | {"tones": tones}}
+    result = snakemake(tmp_path, config, "--dry-run")
+    assert result.returncode != 0
+    assert "datasets.tones.tasks.tones_control" in result.stderr + result.stdout
+
+
 def test_missing_label_column_stops_before_any_job(tmp_path):
     tones_dataset(tmp_path / "data" / "tones")
     noise_dataset(tmp_path / "data" / "noise")

@@ -6,6 +6,9 @@ are on the same side of every split. In fold `f` the rows of clips with `fold ==
 part and all others the training part; clips with `fold == -1` are never tested. A model of two
 datasets runs the folds the two have in common.
 
+A control task (`control: true` in its spec) has its labels permuted within the training part and
+within the test part of every fold (`analysis.mtl.controls`).
+
 A fold's training part is the union of the training parts of the model's datasets (sorted by
 dataset name); each row carries the targets of every task of the model, `MISSING` for the tasks of
 other datasets. Features stay in each dataset's `FeatureStore` and are gathered per batch, scaled
@@ -15,6 +18,7 @@ single-task and pair models.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -26,6 +30,7 @@ import torch
 
 from analysis.errors import StudyInputError
 from analysis.io import read_table
+from analysis.mtl.controls import shuffle_codes
 from analysis.mtl.store import PRELOAD_MB, FeatureStore, Scaler, check_scaling, fit_scaler
 from analysis.mtl.tasks import MISSING, make_task
 
@@ -262,7 +267,10 @@ def load_inputs(
                 (clip_rows or {}).get(dataset),
                 options,
             )
-        task_list.append(make_task(name, spec, datasets[dataset].manifest, manifests[dataset]))
+        spec = dict(spec)
+        control = bool(spec.pop("control", False))
+        task = make_task(name, spec, datasets[dataset].manifest, manifests[dataset])
+        task_list.append(dataclasses.replace(task, control=True) if control else task)
     _check_compatible(datasets)
     common_folds(datasets)
     return datasets, task_list
@@ -302,7 +310,10 @@ def build_fold(
         test_rows = np.flatnonzero(~train)
         for column, task in enumerate(tasks):
             if task.dataset == name:
-                targets[:, column] = task.targets(data.manifest)[data.clip_rows]
+                codes = task.targets(data.manifest)  # (n_clips,)
+                if task.control:
+                    codes = shuffle_codes(codes, data.folds, fold, task.name)
+                targets[:, column] = codes[data.clip_rows]
                 test[task.name] = _test_part(task.name, data, scaler, test_rows,
                                              targets[test_rows, column], fold)
         train_rows = np.flatnonzero(train)

@@ -48,12 +48,12 @@ class RunSeeds:
     def batches(self) -> torch.Generator:
         return make_generator("batches", self.seed, self.fold)
 
+    def task_batches(self, task: str) -> torch.Generator:
+        """Batch order of one task under `budget` batching: the same alone and in any pair."""
+        return make_generator("batches", self.seed, self.fold, task_hash(task))
+
     def dropout(self) -> torch.Generator:
         return make_generator("dropout", self.seed, self.fold)
-
-    def validation_seed(self) -> int:
-        """Seed of the validation part carved from the training part (early stopping)."""
-        return derive_seed("validation", self.seed, self.fold)
 
     def global_seed(self) -> int:
         """Seed for torch's global generator, for any code that still draws from it."""

@@ -43,6 +43,7 @@ class _TaskBase:
     label: str
     classes: tuple[str, ...]
     spec: TaskSpec | None = None
+    control: bool = False  # a control task: labels shuffled per fold (analysis.mtl.controls)
 
     kind = "base"
 

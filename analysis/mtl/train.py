@@ -4,10 +4,11 @@
 model on the training parts of the tasks' datasets, records the per-step training loss of each task
 and the test-fold scores after every epoch, and writes the tables of `docs/contracts.md` (Models).
 
-A run trains a fixed number of epochs, or stops early when `training.early_stopping` is set: a
-validation part is then carved from the training part of the fold (never the test fold), seeded
-and stratified on the task labels, and the weights of the epoch with the lowest validation loss
-are the ones scored.
+A run trains a fixed number of epochs (`analysis.mtl.batching`: with the default `budget` batching
+a task gets the same updates and rows per update in every model), or stops early when
+`training.early_stopping` is set (`analysis.mtl.stopping`: every task scored at its own best epoch,
+chosen on its own validation clips). The metrics table records, per task, the updates and rows per
+update behind the scored weights and the epoch they come from.
 """
 
 from __future__ import annotations
@@ -25,12 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
 from analysis.errors import StudyInputError
 from analysis.io import write_json, write_table
-from analysis.mtl.batching import BATCHING_MODES, Sampler, make_sampler
+from analysis.mtl.batching import BATCHING_MODES, Sampler, UpdateCounts, make_sampler
 from analysis.mtl.checkpoints import CheckpointStore, run_fingerprint
 from analysis.mtl.data import DataOptions, FoldData, build_fold, common_folds, load_inputs
 from analysis.mtl.efficiency import efficiency_figures
@@ -38,6 +38,7 @@ from analysis.mtl.losses import LOSS_COMBINERS, LossCombiner, build_loss_combine
 from analysis.mtl.metrics import METRICS, TaskReport, evaluate, final_evaluation
 from analysis.mtl.models import MultiTaskNet, build_model, check_model_config
 from analysis.mtl.seeding import RunSeeds
+from analysis.mtl.stopping import EarlyStopping, StopState, split_validation, validation_losses
 from analysis.mtl.tasks import MISSING, Task
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,6 @@ PER_CLASS_COLUMNS = {
 }
 CONFUSION_COLUMNS = {**RUN_COLUMNS, "true": str, "predicted": str, "count": "int64"}
 VALIDATION_METRIC = "validation_loss"
-EVAL_ROWS = 4096
 
 
 def _adam(params: Any, config: TrainingConfig) -> torch.optim.Optimizer:
@@ -77,34 +77,6 @@ OPTIMIZERS: dict[str, Callable[[Any, TrainingConfig], torch.optim.Optimizer]] = 
 
 
 @dataclass(frozen=True)
-class EarlyStopping:
-    """Stop after `patience` epochs without a lower validation loss; score the best epoch."""
-
-    patience: int
-    validation_fraction: float = 0.1
-
-    @classmethod
-    def from_mapping(cls, value: Any) -> EarlyStopping | None:
-        if value is None or value is False:
-            return None
-        if not isinstance(value, Mapping) or "patience" not in value:
-            raise StudyInputError(
-                "training.early_stopping must be null or {patience: N, validation_fraction: F}, "
-                f"got {value!r}"
-            )
-        stopping = cls(
-            patience=int(value["patience"]),
-            validation_fraction=float(value.get("validation_fraction", cls.validation_fraction)),
-        )
-        if stopping.patience < 1 or not 0.0 < stopping.validation_fraction < 0.5:
-            raise StudyInputError(
-                "training.early_stopping needs patience >= 1 and 0 < validation_fraction < 0.5, "
-                f"got {stopping.patience}, {stopping.validation_fraction}"
-            )
-        return stopping
-
-
-@dataclass(frozen=True)
 class TrainingConfig:
     epochs: int
     batch_size: int
@@ -115,7 +87,7 @@ class TrainingConfig:
     seeds: tuple[int, ...] = (0,)
     loss_weighting: str = "sum"
     loss_weights: tuple[tuple[str, float], ...] = ()
-    batching: str = "mixed"
+    batching: str = "budget"
     early_stopping: EarlyStopping | None = None
 
     @classmethod
@@ -136,7 +108,7 @@ class TrainingConfig:
             seeds=tuple(int(s) for s in training.get("seeds", [0])),
             loss_weighting=str(training.get("loss_weighting", "sum")),
             loss_weights=tuple(sorted(weights.items())),
-            batching=str(training.get("batching", "mixed")),
+            batching=str(training.get("batching", "budget")),
             early_stopping=EarlyStopping.from_mapping(training.get("early_stopping")),
         )
         config.check()
@@ -192,33 +164,8 @@ class RunRecords:
     final: list[tuple[str, str, float]] = field(default_factory=list)  # task, metric, value
     per_class: list[tuple] = field(default_factory=list)  # task, class, precision, recall, f1, n
     confusion: list[tuple[str, str, str, int]] = field(default_factory=list)  # task, true, pred, n
-    best_epoch: int = 0
+    best_epochs: dict[str, int] = field(default_factory=dict)  # task -> epoch of its scored weights
     gates: dict[str, list[float]] = field(default_factory=dict)  # adapters: open gates per layer
-
-
-@dataclass
-class StopState:
-    """Early-stopping bookkeeping; saved in the checkpoint."""
-
-    best_loss: float = math.inf
-    best_epoch: int = 0
-    waited: int = 0
-    best_model: dict[str, torch.Tensor] | None = None
-
-    def update(self, loss: float, epoch: int, model: MultiTaskNet) -> None:
-        if loss < self.best_loss:
-            self.best_loss, self.best_epoch, self.waited = loss, epoch, 0
-            self.best_model = copy.deepcopy(model.state_dict())
-        else:
-            self.waited += 1
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "best_loss": self.best_loss,
-            "best_epoch": self.best_epoch,
-            "waited": self.waited,
-            "best_model": self.best_model,
-        }
 
 
 @dataclass
@@ -236,6 +183,8 @@ class RunState:
     records: RunRecords = field(default_factory=RunRecords)
     stop: StopState = field(default_factory=StopState)
     patience: int | None = None  # early stopping's, None without it
+    counts: UpdateCounts = field(default_factory=UpdateCounts)
+    task_names: tuple[str, ...] = ()
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -250,6 +199,7 @@ class RunState:
             "curve": list(self.records.curve),
             "history": list(self.records.history),
             "stop": self.stop.state_dict(),
+            "counts": self.counts.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -265,13 +215,14 @@ class RunState:
             curve=[tuple(row) for row in state["curve"]],
             history=[tuple(row) for row in state["history"]],
         )
-        self.stop = StopState(**state["stop"])
+        self.stop = StopState.from_state(state["stop"])
+        self.counts.load_state_dict(state["counts"])
         self.model.set_progress(self.step / self.total_steps)
 
     @property
     def stopped(self) -> bool:
         """Early stopping's patience is used up."""
-        return self.patience is not None and self.stop.waited >= self.patience
+        return self.patience is not None and self.stop.all_done(list(self.task_names))
 
 
 @contextmanager
@@ -285,65 +236,6 @@ def torch_settings(threads: int) -> Iterator[None]:
     finally:
         torch.set_num_threads(previous[0])
         torch.use_deterministic_algorithms(previous[1])
-
-
-# The validation part of early stopping ----------------------------------------------------------
-
-
-def _strata(units: np.ndarray) -> np.ndarray | None:
-    """Stratification keys: the label codes of every task; rare combinations pooled."""
-    keys = pd.Series(["/".join(map(str, row)) for row in units])
-    counts = keys.map(keys.value_counts())
-    keys = keys.where(counts >= 2, "rare")
-    if (keys == "rare").sum() == 1:
-        keys[keys == "rare"] = keys.mode()[0]
-    return keys.to_numpy() if keys.nunique() > 1 else None
-
-
-def split_validation(
-    fold: FoldData, fraction: float, seeds: RunSeeds
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(training positions, validation positions) of the fold's training rows, stratified on the
-    labels and seeded by (seed, fold). Rows of one clip stay together when the fold says which
-    clip each training row is (`train_clips`)."""
-    clips = getattr(fold, "train_clips", None)
-    clips = np.arange(fold.n_rows) if clips is None else np.asarray(clips)
-    units, first = np.unique(clips, return_index=True)
-    labels = fold.train_y.numpy()[first]  # (n_units, n_tasks)
-    state = seeds.validation_seed() % 2**32
-    n_val = max(1, int(round(fraction * len(units))))
-    strata = _strata(labels)
-    try:
-        train_units, val_units = train_test_split(
-            units, test_size=n_val, random_state=state, stratify=strata
-        )
-    except ValueError as error:  # more strata than validation units
-        logger.warning("validation part not stratified (%s)", error)
-        train_units, val_units = train_test_split(units, test_size=n_val, random_state=state)
-    in_val = np.isin(clips, val_units)
-    return torch.from_numpy(np.flatnonzero(~in_val)), torch.from_numpy(np.flatnonzero(in_val))
-
-
-@torch.no_grad()
-def validation_losses(
-    model: MultiTaskNet, tasks: list[Task], fold: FoldData, positions: torch.Tensor
-) -> dict[str, float]:
-    """Mean loss of each task over its labelled validation rows, in eval mode."""
-    model.eval()
-    totals = {task.name: [0.0, 0] for task in tasks}
-    try:
-        for chunk in positions.split(EVAL_ROWS):
-            x, y = fold.batch(chunk)
-            outputs = model(x)
-            for column, task in enumerate(tasks):
-                n = int((y[:, column] != MISSING).sum())
-                loss = task.loss(outputs[task.name], y[:, column])
-                if loss is not None:
-                    totals[task.name][0] += float(loss) * n
-                    totals[task.name][1] += n
-    finally:
-        model.train()
-    return {task: total / n for task, (total, n) in totals.items() if n}
 
 
 # One run ----------------------------------------------------------------------------------------
@@ -372,12 +264,14 @@ def new_run_state(
         for column, task in enumerate(tasks)
     }
     batches = make_sampler(
-        config.batching, train_positions, labelled, config.batch_size, seeds.batches()
+        config.batching, train_positions, labelled, config.batch_size, seeds.batches(),
+        seeds.task_batches,
     )
     total_steps = config.epochs * batches.steps_per_epoch()
     patience = config.early_stopping.patience if config.early_stopping is not None else None
     return RunState(
-        model, optimizer, batches, combiner, dropout, max(1, total_steps), patience=patience
+        model, optimizer, batches, combiner, dropout, max(1, total_steps), patience=patience,
+        task_names=tuple(head_sizes),
     )
 
 
@@ -412,7 +306,10 @@ def train_epoch(state: RunState, tasks: list[Task], fold: FoldData) -> None:
     """One pass over the fold's training rows; the loss of each task at each step is recorded."""
     state.model.train()
     for batch in state.batches.batches():
-        losses = train_step(state, tasks, *fold.batch(batch.rows), batch.tasks)
+        x, y = fold.batch(batch.rows)
+        y = batch.targets(y)  # budget batching: each row trains its own task only
+        losses = train_step(state, tasks, x, y, batch.tasks)
+        state.counts.add(y, state.task_names, losses)
         state.step += 1
         for task, loss in losses.items():  # a task absent from the batch gets no row
             state.records.curve.append((task, state.step, loss))
@@ -428,15 +325,28 @@ def _validate(state: RunState, tasks: list[Task], fold: FoldData, positions: tor
     losses = validation_losses(state.model, tasks, fold, positions)
     for task, loss in losses.items():
         state.records.history.append((task, state.epoch, VALIDATION_METRIC, loss))
-    state.stop.update(sum(losses.values()), state.epoch, state.model)
+    state.stop.update(losses, state.epoch, state.model, state.patience or 1)
 
 
 def _finish(state: RunState, tasks: list[Task], fold: FoldData) -> RunRecords:
-    if state.stop.best_model is not None:
-        state.model.load_state_dict(state.stop.best_model)
-    reports: dict[str, TaskReport] = final_evaluation(state.model, tasks, fold)
+    """Score every task with the weights of its own best epoch (the last one without early
+    stopping), and record the updates and rows per update those weights had of the task."""
     records = state.records
-    records.best_epoch = state.stop.best_epoch or state.epoch
+    reports: dict[str, TaskReport] = {}
+    last = copy.deepcopy(state.model.state_dict()) if state.stop.tasks else None
+    for task in tasks:
+        stop = state.stop.tasks.get(task.name)
+        if stop is not None and stop.best_model is not None:
+            state.model.load_state_dict(stop.best_model)
+        elif last is not None:
+            state.model.load_state_dict(last)
+        reports.update(final_evaluation(state.model, [task], fold))
+        epoch = state.stop.best_epoch(task.name) or state.epoch
+        records.best_epochs[task.name] = epoch
+        updates, rows = state.counts.at(epoch, task.name)
+        records.final += [(task.name, "updates", float(updates)),
+                          (task.name, "rows_per_update", rows),
+                          (task.name, "scored_epoch", float(epoch))]
     for task, report in reports.items():
         records.final += [(task, metric, value) for metric, value in report.scores.items()]
         records.per_class += [(task, *row) for row in report.per_class]
@@ -461,7 +371,8 @@ def train_run(
     validation = None
     if config.early_stopping is not None:
         training_part, validation = split_validation(
-            fold, config.early_stopping.validation_fraction, seeds
+            fold, config.early_stopping.validation_fraction, seed,
+            sorted({task.dataset for task in tasks}),
         )
     else:
         training_part = all_positions
@@ -475,6 +386,7 @@ def train_run(
         while state.epoch < config.epochs and not state.stopped:
             train_epoch(state, tasks, fold)
             state.epoch += 1
+            state.counts.end_epoch(state.epoch)
             scores = evaluate(state.model, tasks, fold)
             record_scores(state, scores)
             if validation is not None:
@@ -485,8 +397,8 @@ def train_run(
                 on_epoch_end(EpochEnd(fold.fold, seed, state.epoch, scores))
         if state.stopped:
             logger.info(
-                "fold %d seed %d: stopped after epoch %d; best epoch %d", fold.fold, seed,
-                state.epoch, state.stop.best_epoch,
+                "fold %d seed %d: stopped after epoch %d; best epochs %s", fold.fold, seed,
+                state.epoch, {t: s.best_epoch for t, s in state.stop.tasks.items()},
             )
         return _finish(state, tasks, fold)
 
@@ -579,7 +491,7 @@ def train_study_model(
         efficiency = efficiency_figures(task_list, n_train, input_shape, model)
     if config.early_stopping is not None:
         efficiency["best_epoch"] = {
-            f"{fold}/{seed}": run.best_epoch for (fold, seed), run in sorted(records.items())
+            f"{fold}/{seed}": run.best_epochs for (fold, seed), run in sorted(records.items())
         }
     gates = _gate_summary(records)
     if gates:

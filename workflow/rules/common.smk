@@ -13,6 +13,7 @@ from analysis.corpora.listing import dataset_fingerprint, file_digest
 from analysis.corpora.presets import resolve_dataset
 from analysis.corpora.readers import dataset_config_problems
 from analysis.corpora.tasks import normalise_task
+from analysis.mtl.controls import CONTROL_SUFFIX, control_base, control_name
 
 
 _SCHEMA_PATH = Path(workflow.current_basedir) / "../schemas/config.schema.yaml"
@@ -55,6 +56,11 @@ def _tasks_by_name(datasets):
     tasks = {}
     for dataset, spec in datasets.items():
         for task, value in spec["tasks"].items():
+            if task.endswith(CONTROL_SUFFIX):
+                raise WorkflowError(
+                    f"config: datasets.{dataset}.tasks.{task}: task names ending in "
+                    f"'{CONTROL_SUFFIX}' are reserved for control tasks (`controls: true`)."
+                )
             if task in tasks:
                 raise WorkflowError(
                     f"config: task '{task}' is declared by datasets.{tasks[task]['dataset']}.tasks "
@@ -98,6 +104,23 @@ else:
     PAIRS = [(a, b) for a, b in combinations(sorted(TASKS), 2)]
     if not PAIRS:
         raise WorkflowError("config: the study needs at least two tasks (datasets.*.tasks) to form a pair.")
+
+# Control tasks (`controls: true`): `t_control` shuffles the labels of `t`; it has a single-task model
+# and one pair model, (t, t_control), whose name sorts the same way as every pair's.
+CONTROLS = {control_name(task): task for task in sorted(TASKS)} if config.get("controls") else {}
+PAIRS += [(task, control) for control, task in CONTROLS.items()]
+
+
+def task_spec(task):
+    """A task's spec for training: a control's is its task's, marked `control: true`."""
+    if task in CONTROLS:
+        return {**TASKS[control_base(task)], "control": True}
+    return TASKS[task]
+
+
+def feature_tasks():
+    """Every task's spec for its task features: a control has its task's labels, in another order."""
+    return {**TASKS, **{control: TASKS[task] for control, task in CONTROLS.items()}}
 
 
 def dataset_path(dataset):
@@ -167,11 +190,11 @@ def model_manifest_digests(names):
 
 
 def model_tasks(names):
-    return {task: TASKS[task] for task in names}
+    return {task: task_spec(task) for task in names}
 
 
 def _datasets_of(names):
-    return sorted({TASKS[task]["dataset"] for task in names})
+    return sorted({task_spec(task)["dataset"] for task in names})
 
 
 def model_inputs(names):
@@ -209,7 +232,7 @@ def pair_manifest_digests(wildcards):
 
 
 def single_dirs():
-    return {task: f"results/models/single/{task}" for task in sorted(TASKS)}
+    return {task: f"results/models/single/{task}" for task in sorted([*TASKS, *CONTROLS])}
 
 
 def pair_dirs():

@@ -75,7 +75,7 @@ else:
             features="results/study/task_features.parquet",
             factors="results/study/task_factors.parquet",
         params:
-            tasks=TASKS,
+            tasks=feature_tasks(),
             datasets=sorted(DATASETS),
             manifest_digests=all_manifest_digests,
             factors=dataset_factors(),
