@@ -116,6 +116,23 @@ def test_categories_by_dataset_domain_and_aux() -> None:
     assert table.loc[("aux", "a"), "n_pairs"] == 2 and table.loc[("aux", "a"), "mean_gain"] == pytest.approx(0.15)
 
 
+def test_control_tasks_are_only_controls() -> None:
+    folds = [0.02, 0.05, 0.03, 0.04, 0.06]
+    gains = gains_of({("a", "b"): folds, ("a", "a_control"): folds, ("a_control", "a"): folds})
+    tested = pair_gain_table(gains)
+    assert set(zip(tested["main"], tested["aux"])) == {("a", "b"), ("a", "a_control")}
+    features = pd.DataFrame({"main": ["a", "a", "a_control"], "aux": ["b", "a_control", "a"],
+                             "main_x": [1.0, 1.0, 2.0], "aux_x": [2.0, 1.0, 1.0]})
+    correlations = correlations_table(gains, features, permutations=9)
+    assert set(correlations["n"]) == {1}  # only the pair (a, b) is a task pair
+    pair_gains = tested.assign(verdict="gain")
+    factors = pd.DataFrame({"task": ["a", "b", "a_control"], "dataset": ["d1", "d2", "d1"],
+                            "domain": ["speech"] * 3}).astype("string")
+    table = category_summary(pair_gains, factors).set_index(["grouping", "category"])
+    assert list(table.loc["dataset"].index) == ["different datasets"]
+    assert table.loc[("aux", "a_control"), "n_pairs"] == 1
+
+
 def test_categories_need_factors_of_every_task() -> None:
     pair_gains = pd.DataFrame({"main": ["a"], "aux": ["z"], "mean_gain": [0.1], "verdict": ["gain"]})
     factors = pd.DataFrame({"task": ["a"], "dataset": ["d"], "domain": ["speech"]})

@@ -13,7 +13,8 @@ import pandas as pd
 from analysis.io import read_table
 from analysis.stats.correlations import write_correlations
 from analysis.stats.external import import_external
-from analysis.stats.gains import write_gains, write_pair_features
+from analysis.meta.pair_features import write_pair_features
+from analysis.stats.gains import write_gains
 from simulated_study import write_external_study
 
 Q_LEVEL = 0.05

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,8 @@ from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
 from analysis.stats.collect import collect_study
 from analysis.stats.correlations import correlations_table, write_correlations
-from analysis.stats.gains import gains_table, pair_features_table, write_gains, write_pair_features
+from analysis.meta.pair_features import write_pair_features
+from analysis.stats.gains import gains_table, write_gains
 
 FOLDS, SEEDS = (0, 1), (0, 7)
 
@@ -148,36 +148,6 @@ def test_write_gains_round_trip(tmp_path) -> None:
     write_gains(str(tmp_path / "runs.parquet"), "macro_f1", str(tmp_path / "gains.parquet"))
     gains = read_table(tmp_path / "gains.parquet")
     assert gains["single"].tolist() == pytest.approx([0.50, 0.40, 0.30, 0.20])
-
-
-# --- pair features -------------------------------------------------------------------------------
-
-def test_pair_feature_ratios_and_division_by_zero(tmp_path) -> None:
-    task_features = pd.DataFrame({"task": ["a", "b"], "n_labels": [10.0, 0.0],
-                                  "label_entropy": [2.0, 1.0], "label_kurtosis": [np.nan, 1.0]})
-    write_table(task_features, tmp_path / "tf.parquet")
-    write_table(gains_table(tiny_runs(), "accuracy"), tmp_path / "gains.parquet")
-    write_pair_features(str(tmp_path / "tf.parquet"), str(tmp_path / "gains.parquet"),
-                        str(tmp_path / "pf.parquet"))
-    table = read_table(tmp_path / "pf.parquet")
-    assert list(table.columns) == [
-        "main", "aux", "main_n_labels", "main_label_entropy", "main_label_kurtosis",
-        "aux_n_labels", "aux_label_entropy", "aux_label_kurtosis", "main/aux_n_labels",
-        "main/aux_label_entropy", "main/aux_label_kurtosis"]
-    ab, ba = table.set_index(["main", "aux"]).loc[("a", "b")], table.set_index(
-        ["main", "aux"]).loc[("b", "a")]
-    assert ab["main_n_labels"] == 10.0 and ab["aux_n_labels"] == 0.0
-    assert math.isnan(ab["main/aux_n_labels"])  # 10 / 0
-    assert ba["main/aux_n_labels"] == 0.0  # 0 / 10
-    assert ab["main/aux_label_entropy"] == 2.0 and ba["main/aux_label_entropy"] == 0.5
-    assert math.isnan(ab["main/aux_label_kurtosis"])  # NaN / 1
-
-
-def test_pair_features_missing_task_is_an_error() -> None:
-    task_features = pd.DataFrame({"task": ["a"], "n_labels": [10.0]})
-    pairs = pd.DataFrame({"main": ["a"], "aux": ["b"]})
-    with pytest.raises(StudyInputError, match="'b'"):
-        pair_features_table(task_features, pairs)
 
 
 # --- correlations --------------------------------------------------------------------------------

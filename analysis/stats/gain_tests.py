@@ -25,6 +25,7 @@ from scipy import stats
 from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
 from analysis.logs import CONSOLE
+from analysis.mtl.controls import is_control
 from analysis.stats.correlations import bh_q_values
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def pair_gain_table(gains: pd.DataFrame, alpha: float = 0.05,
     """One row per ordered pair: folds, mean gain, corrected 95 % CI and test, BH q, verdict."""
     if gains.empty:
         raise StudyInputError("the gains table is empty: no ordered pair to test")
+    gains = without_control_mains(gains)
     per_fold = fold_means(gains)
     per_fold["ratio"] = test_train_ratios(per_fold, fold_sizes)
     table = pair_summaries(per_fold)
@@ -125,6 +127,15 @@ def pair_gain_table(gains: pd.DataFrame, alpha: float = 0.05,
                         zip(table["mean_gain"], table["q_value"], table["n"])]
     _warn_untested(table)
     return table[PAIR_GAIN_COLUMNS]
+
+
+def without_control_mains(gains: pd.DataFrame) -> pd.DataFrame:
+    """The gains less those whose main task is a control (`controls: true`): a control's labels
+    are shuffled, so its gains measure nothing; (task, task_control) pairs stay, as the control."""
+    control_main = gains["main"].map(is_control)
+    if control_main.any():
+        logger.info("%d gain row(s) with a control task as main task left out", control_main.sum())
+    return gains[~control_main]
 
 
 def _warn_untested(table: pd.DataFrame) -> None:
@@ -155,8 +166,12 @@ def pair_categories(pairs: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
         raise StudyInputError(f"task factors are missing for task(s) {missing}")
     main, aux = indexed.loc[pairs["main"]].reset_index(), indexed.loc[pairs["aux"]].reset_index()
     keys = pairs[PAIR_KEYS].reset_index(drop=True)
-    parts = [_same_or_not(keys, main, aux, "dataset", ("same dataset", "different datasets")),
-             _same_or_not(keys, main, aux, "domain", ("same domain", "cross-domain")),
+    # A control pair shares its task's dataset by construction: it is its own category ("aux").
+    real = ~(keys["main"].map(is_control) | keys["aux"].map(is_control)).to_numpy()
+    real_pairs = (keys[real].reset_index(drop=True), main[real].reset_index(drop=True),
+                  aux[real].reset_index(drop=True))
+    parts = [_same_or_not(*real_pairs, "dataset", ("same dataset", "different datasets")),
+             _same_or_not(*real_pairs, "domain", ("same domain", "cross-domain")),
              keys.assign(grouping="aux", category=keys["aux"].astype(str))]
     return pd.concat(parts, ignore_index=True)
 

@@ -69,13 +69,6 @@ def write_gains(runs_path: str, metric: str, out: str) -> None:
     write_table(gains, out)
 
 
-def feature_columns(table: pd.DataFrame, exclude: tuple[str, ...] = ("task",)) -> list[str]:
-    """The numeric columns of a table, in table order, except `exclude`."""
-    return [column for column in table.columns
-            if column not in exclude and pd.api.types.is_numeric_dtype(table[column])
-            and not pd.api.types.is_bool_dtype(table[column])]
-
-
 def safe_ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """`numerator / denominator`, NaN where the denominator is 0 or the result is not finite."""
     numerator = numerator.astype(float).to_numpy()
@@ -83,26 +76,3 @@ def safe_ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(denominator != 0, numerator / denominator, np.nan)
     return pd.Series(np.where(np.isfinite(ratio), ratio, np.nan))
-
-
-def pair_features_table(task_features: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
-    """main, aux, then main_<f>, aux_<f> and main/aux_<f> for every numeric task feature f."""
-    missing = sorted(set(pairs["main"]).union(pairs["aux"]) - set(task_features["task"]))
-    if missing:
-        raise StudyInputError(f"task features are missing for task(s) {missing}")
-    features = feature_columns(task_features)
-    indexed = task_features.set_index("task")[features]
-    main = indexed.loc[pairs["main"]].reset_index(drop=True)
-    aux = indexed.loc[pairs["aux"]].reset_index(drop=True)
-    ratios = {f"main/aux_{f}": safe_ratio(main[f], aux[f]) for f in features}
-    return pd.concat([pairs.reset_index(drop=True), main.add_prefix("main_"),
-                      aux.add_prefix("aux_"), pd.DataFrame(ratios)], axis=1)
-
-
-def write_pair_features(task_features_path: str, gains_path: str, out: str) -> None:
-    """Write `pair_features.parquet`: one row per ordered (main, aux) pair present in the gains."""
-    pairs = read_table(gains_path)[["main", "aux"]].drop_duplicates()
-    pairs = pairs.sort_values(["main", "aux"]).reset_index(drop=True)
-    table = pair_features_table(read_table(task_features_path), pairs)
-    logger.info("pair features: %d ordered pairs x %d features", len(table), table.shape[1] - 2)
-    write_table(table, out)

@@ -47,6 +47,7 @@ import pandas as pd
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from analysis.io import read_table, write_table
+from analysis.mtl.controls import is_control
 from analysis.stats.correlations import PAIR_KEYS, mean_gains
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,6 @@ COEFFICIENT_COLUMNS = ["protocol", "target", "feature", "mean_coefficient", "std
 SIGNIFICANT_GAIN = "gain"
 NOT_TESTED = "not tested"
 RIDGE_ALPHAS = np.logspace(-2, 4, 13)
-CONTROL_SUFFIX = "_control"  # the reserved suffix of control tasks (controls: true)
 
 
 @dataclass
@@ -89,8 +89,7 @@ def design(targets: pd.DataFrame, pair_features: pd.DataFrame, target: str) -> D
     """The pairs of `targets` (main, aux, `target`) that have pair features, as a design; pairs
     with a control task (shuffled labels, `controls: true`) are left out: they show what no
     information does, they are not task pairs whose gains a predictor should learn."""
-    control = (targets["main"].astype(str).str.endswith(CONTROL_SUFFIX)
-               | targets["aux"].astype(str).str.endswith(CONTROL_SUFFIX))
+    control = targets["main"].map(is_control) | targets["aux"].map(is_control)
     if control.any():
         logger.info("%d control pair(s) left out of the prediction", int(control.sum()))
     table = targets[~control].merge(pair_features, on=PAIR_KEYS, how="inner",

@@ -31,7 +31,8 @@ from statsmodels.stats.multitest import multipletests
 from analysis.stats.correlations import correlations_table
 from analysis.stats.external import read_runs, read_task_table
 from analysis.stats.gain_tests import pair_gain_table
-from analysis.stats.gains import gains_table, pair_features_table
+from analysis.meta.pair_features import pair_features_table
+from analysis.stats.gains import gains_table
 
 METRIC = "macro_f1"
 PLANTED_FEATURE = "label_entropy"
