@@ -32,6 +32,8 @@ rule index_dataset:
         folds=config["folds"],
     log:
         "logs/index_dataset/{dataset}.log",
+    benchmark:
+        "results/benchmarks/index_dataset/{dataset}.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"

@@ -8,6 +8,8 @@ rule gains:
         metric=config["gain_metric"],
     log:
         "logs/gains.log",
+    benchmark:
+        "results/benchmarks/gains.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -29,6 +31,8 @@ rule pair_gains:
         alpha=config["analysis"]["alpha"],
     log:
         "logs/pair_gains.log",
+    benchmark:
+        "results/benchmarks/pair_gains.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -49,6 +53,8 @@ rule gain_categories:
         ),
     log:
         "logs/gain_categories.log",
+    benchmark:
+        "results/benchmarks/gain_categories.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -68,6 +74,8 @@ rule class_gains:
         ),
     log:
         "logs/class_gains.log",
+    benchmark:
+        "results/benchmarks/class_gains.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -84,6 +92,8 @@ rule pair_features:
         pair_features="results/study/pair_features.parquet",
     log:
         "logs/pair_features.log",
+    benchmark:
+        "results/benchmarks/pair_features.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -104,6 +114,8 @@ rule correlations:
         ),
     log:
         "logs/correlations.log",
+    benchmark:
+        "results/benchmarks/correlations.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -133,6 +145,8 @@ rule prediction:
         seed=config["analysis"]["seed"],
     log:
         "logs/prediction.log",
+    benchmark:
+        "results/benchmarks/prediction.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -156,6 +170,8 @@ rule regression:
         selection=config["analysis"]["regression_features"],
     log:
         "logs/regression.log",
+    benchmark:
+        "results/benchmarks/regression.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
