@@ -12,12 +12,15 @@ prints, per rule:
 
 and for the whole study: its wall time, the parallel CPU limit (sum of job CPU over the cores: the
 wall time if the cores never waited and nothing but jobs ran), wall / that limit (1.0 is perfect),
-and the CPU of everything the command ran (Snakemake's own scheduling included). A job shorter than
-Snakemake's sampling interval (0.5 s) can be recorded with no CPU time at all: its rule shows `NA`
-counts. Timings on a shared machine are noisy: look at `uptime` before trusting a run.
+and the CPU of everything the command ran (Snakemake's own scheduling and the short-lived
+subprocesses that its sampling misses, such as the demo corpora's synthesizers, included) with
+wall / (that CPU / cores). Snakemake samples a job's process tree every 0.5 s, so a job or a
+subprocess shorter than that can be recorded with too little or no CPU time (`NA`). Timings on a
+shared machine are noisy: look at `uptime` before trusting a run. `--no-run` prints the figures of
+the jobs already in `--directory` (no study-wide wall or CPU).
 
     .venv/bin/python benchmarks/study.py [--configfile STUDY.yaml] [--cores 2] [--directory DIR]
-        [--keep] [-- extra snakemake arguments]
+        [--keep] [--no-run] [-- extra snakemake arguments]
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ def _total(jobs: list[dict[str, float | None]], key: str) -> str:
     return text + (f" ({missing} NA)" if missing and values else "")
 
 
-def report(directory: Path, wall: float, command_cpu: float, cores: int) -> None:
+def report(directory: Path, wall: float | None, command_cpu: float, cores: int) -> None:
     jobs, startups = read_benchmarks(directory), read_startups(directory)
     header = ("rule", "jobs", "wall s", "CPU s", "MB written", "startup CPU-s (mean, max)")
     lines = []
@@ -116,11 +119,13 @@ def report(directory: Path, wall: float, command_cpu: float, cores: int) -> None
     written = sum(j["io_out"] or 0.0 for rule in jobs.values() for j in rule)
     limit = job_cpu / cores
     print()
-    print(f"study: {sum(map(len, jobs.values()))} jobs, wall {wall:.1f} s on {cores} cores")
-    print(f"job CPU {job_cpu:.1f} s; parallel limit (job CPU / cores) {limit:.1f} s; "
-          f"wall / limit {wall / limit if limit else float('nan'):.2f}")
-    print(f"CPU of everything run (Snakemake included) {command_cpu:.1f} s; "
-          f"written by jobs {written:.1f} MB")
+    print(f"study: {sum(map(len, jobs.values()))} jobs; job CPU {job_cpu:.1f} s; "
+          f"parallel limit (job CPU / cores) {limit:.1f} s; written by jobs {written:.1f} MB")
+    if wall is None:
+        return
+    print(f"wall {wall:.1f} s on {cores} cores; wall / limit {wall / limit if limit else 0:.2f}")
+    print(f"CPU of everything run {command_cpu:.1f} s; "
+          f"wall / (that CPU / cores) {wall / (command_cpu / cores) if command_cpu else 0:.2f}")
 
 
 def main() -> None:
@@ -129,8 +134,14 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--directory", type=Path, help="study folder (default: a fresh one)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary study folder")
+    parser.add_argument("--no-run", action="store_true", help="only report on --directory")
     parser.add_argument("extra", nargs="*", help="more snakemake arguments, after --")
     args = parser.parse_args()
+    if args.no_run:
+        if args.directory is None:
+            parser.error("--no-run needs --directory")
+        report(args.directory, None, 0.0, args.cores)
+        return
     fresh = args.directory is None
     directory = Path(tempfile.mkdtemp(prefix="study_bench_")) if fresh else args.directory
     directory.mkdir(parents=True, exist_ok=True)
