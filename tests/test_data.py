@@ -13,7 +13,7 @@ import analysis.mtl.store as store_module
 from analysis.errors import StudyInputError
 from analysis.io import write_array, write_table
 from analysis.mtl.data import DataOptions, build_fold, common_folds, load_inputs
-from analysis.mtl.store import FeatureStore, fit_scaler
+from analysis.mtl.store import FeatureStore, RunningMoments, fit_scaler
 from analysis.mtl.tasks import MISSING
 from analysis.mtl.train import train_study_model
 
@@ -340,3 +340,23 @@ def test_feature_rows_without_clip_rows_must_match_the_manifest(
     paths["clip_rows"] = str(tmp_path / "short.clips.npy")
     with pytest.raises(StudyInputError, match=r"short.clips.npy.*\(60,\)"):
         load_inputs(WORD, *_paths({"alpha": paths}))
+
+
+def test_running_moments_are_bit_identical_to_scikit_learn() -> None:
+    """The scaler's statistics equal StandardScaler.partial_fit's exactly, chunk by chunk,
+    including a constant column, a large offset and chunks of one row."""
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(1000, 6)).astype(np.float32)
+    rows[:, 1] = 2.5  # constant
+    rows[:, 2] = rows[:, 2] * 1e-3 + 1e4  # large offset, small spread
+    rows[:, 3] = rng.exponential(size=1000) ** 3
+    for sizes in ([1000], [1, 999], [333, 1, 400, 266], [7] * 142 + [6]):
+        moments, reference = RunningMoments(), StandardScaler()
+        for chunk in np.split(rows, np.cumsum(sizes)[:-1]):
+            moments.update(chunk)
+            reference.partial_fit(chunk)
+        np.testing.assert_array_equal(moments.mean, reference.mean_)
+        np.testing.assert_array_equal(moments.var, reference.var_)
+        np.testing.assert_array_equal(moments.scale(), reference.scale_)

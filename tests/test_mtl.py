@@ -87,7 +87,10 @@ def train(root: Path, task_names: list[str] | dict[str, dict], out: Path, **kwar
         tasks = {name: TASKS[name] for name in task_names}
     datasets = {spec["dataset"] for spec in tasks.values()}
     paths = {d: dataset_paths(root, d) for d in datasets}
-    arguments = dict(model=MODEL, training=TRAINING, progress=False)
+    # every epoch checkpointed, so an interruption after epoch e resumes after epoch e
+    arguments = dict(
+        model=MODEL, training=TRAINING, progress=False, checkpoints={"every_epochs": 1}
+    )
     arguments.update(kwargs)
     train_study_model(
         tasks=tasks,

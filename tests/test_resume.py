@@ -1,10 +1,12 @@
-"""Resume acceptance: a training job killed with SIGKILL in the middle of an epoch, rerun, ends with
-the tables of an uninterrupted run, and nothing half-written is left behind."""
+"""Resume acceptance: a training job killed (SIGKILL in the middle of an epoch or after its first
+scheduled checkpoint, SIGTERM as at a SLURM time limit), rerun, ends with the tables of an
+uninterrupted run, also from a study folder moved elsewhere, and nothing half-written is left."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +18,9 @@ import pandas as pd
 import pytest
 import torch
 
+from analysis.errors import StudyInputError
 from analysis.io import write_array, write_table
+from analysis.mtl.checkpoints import CheckpointSchedule, run_fingerprint
 
 N_CLIPS, N_FOLDS, BATCH, EPOCHS = 45, 3, 8, 4
 STEPS_PER_EPOCH = int(np.ceil(N_CLIPS * (N_FOLDS - 1) / N_FOLDS / BATCH))  # 30 clips: 4 steps
@@ -24,7 +28,8 @@ BLOCK_AT = 4 * STEPS_PER_EPOCH + STEPS_PER_EPOCH + 2  # fold 1 (after fold 0), e
 
 # The job: train_study_model on the arguments in a JSON file; it appends every (fold, epoch) it
 # trains to a file. With a marker path, the batch fetch number BLOCK_AT writes the marker and
-# sleeps, so the test can kill it in mid-epoch.
+# sleeps, so the test can kill it in mid-epoch. `pause` seconds are slept after every epoch, so a
+# test can act while the job is still training.
 CHILD = """
 import json, sys, time
 from pathlib import Path
@@ -33,10 +38,11 @@ from analysis.mtl.train import train_study_model
 
 arguments = json.loads(Path(sys.argv[1]).read_text())
 marker, block_at = arguments.pop("marker"), arguments.pop("block_at")
-epochs = Path(arguments.pop("epochs_file"))
+epochs, pause = Path(arguments.pop("epochs_file")), arguments.pop("pause", 0.0)
 def record(end):
     with epochs.open("a") as handle:
         handle.write(f"{end.fold} {end.epoch}\\n")
+    time.sleep(pause)
 arguments["on_epoch_end"] = record
 if marker:
     original, calls = data.FoldData.batch, [0]
@@ -70,7 +76,9 @@ def make_inputs(root: Path) -> dict[str, dict[str, str]]:
     return {kind: {"alpha": str(path)} for kind, path in paths.items()}
 
 
-def job_arguments(inputs: dict, out: Path, checkpoints: Path | None) -> dict:
+def job_arguments(
+    inputs: dict, out: Path, checkpoints: Path | None, schedule: dict | None = None
+) -> dict:
     return {
         "tasks": {"alpha_speaker": {"dataset": "alpha", "label": "speaker"},
                   "alpha_word": {"dataset": "alpha", "label": "word"}},
@@ -79,15 +87,18 @@ def job_arguments(inputs: dict, out: Path, checkpoints: Path | None) -> dict:
         "model": {"type": "dnn", "hidden": [16, 16, 16], "dropout": 0.1},
         "training": {"epochs": EPOCHS, "batch_size": BATCH, "learning_rate": 0.01, "seeds": [0]},
         "checkpoint_dir": str(checkpoints) if checkpoints else None,
+        "checkpoints": {"every_epochs": 1} if schedule is None else schedule,
         "progress": False,
     }
 
 
-def start_job(tmp_path: Path, name: str, arguments: dict, marker: Path | None = None):
+def start_job(
+    tmp_path: Path, name: str, arguments: dict, marker: Path | None = None, pause: float = 0.0
+):
     script, argument_file = tmp_path / "job.py", tmp_path / f"{name}.json"
     script.write_text(CHILD)
     argument_file.write_text(json.dumps({**arguments, "marker": str(marker or ""),
-                                         "block_at": BLOCK_AT,
+                                         "block_at": BLOCK_AT, "pause": pause,
                                          "epochs_file": str(tmp_path / f"{name}.epochs")}))
     return subprocess.Popen([sys.executable, str(script), str(argument_file)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -117,9 +128,19 @@ def tables(out: Path) -> dict[str, pd.DataFrame]:
     return {path.stem: pd.read_parquet(path) for path in sorted(out.glob("*.parquet"))}
 
 
-def test_sigkill_in_mid_epoch_then_rerun_gives_the_uninterrupted_numbers(tmp_path: Path) -> None:
-    inputs = make_inputs(tmp_path / "inputs")
-    run_job(tmp_path, "reference", job_arguments(inputs, tmp_path / "reference", None))
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    """(the inputs, the output folder of an uninterrupted run on them without checkpoints)."""
+    root = tmp_path_factory.mktemp("reference")
+    inputs = make_inputs(root / "inputs")
+    run_job(root, "reference", job_arguments(inputs, root / "reference", None))
+    return inputs, root / "reference"
+
+
+def test_sigkill_in_mid_epoch_then_rerun_gives_the_uninterrupted_numbers(
+    tmp_path: Path, reference: tuple[dict, Path]
+) -> None:
+    inputs, expected = reference
 
     out, checkpoints, marker = tmp_path / "resumed", tmp_path / "checkpoints", tmp_path / "blocked"
     arguments = job_arguments(inputs, out, checkpoints)
@@ -138,10 +159,135 @@ def test_sigkill_in_mid_epoch_then_rerun_gives_the_uninterrupted_numbers(tmp_pat
 
     trained = run_job(tmp_path, "rerun", arguments)
     assert trained[0] == (1, 2)  # fold 0 skipped, fold 1 resumed after its epoch 1
-    resumed, reference = tables(out), tables(tmp_path / "reference")
-    assert {"metrics", "curve", "history"} <= set(reference)
-    assert resumed.keys() == reference.keys()
-    for name, table in reference.items():
-        pd.testing.assert_frame_equal(resumed[name], table, obj=name)
+    assert_same_tables(out, expected)
     assert not checkpoints.exists()  # cleared, stale temporary file included
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file
+
+
+def saved_epoch(path: Path) -> int:
+    return torch.load(path, weights_only=True)["state"]["epoch"]
+
+
+def assert_same_tables(out: Path, reference: Path) -> None:
+    resumed, expected = tables(out), tables(reference)
+    assert {"metrics", "curve", "history"} <= set(expected)
+    assert resumed.keys() == expected.keys()
+    for name, table in expected.items():
+        pd.testing.assert_frame_equal(resumed[name], table, obj=name)
+
+
+def test_sigkill_after_the_first_scheduled_checkpoint_then_rerun(
+    tmp_path: Path, reference: tuple[dict, Path]
+) -> None:
+    """Every 3 epochs (counted over the job's runs), or every hour: killed some time after the
+    first checkpoint appears, the rerun resumes from the latest one and ends identical."""
+    inputs, expected = reference
+
+    out, checkpoints = tmp_path / "resumed", tmp_path / "checkpoints"
+    schedule = {"every_epochs": 3, "every_seconds": 3600}
+    arguments = job_arguments(inputs, out, checkpoints, schedule)
+    job = start_job(tmp_path, "killed", arguments, pause=0.3)
+    first = checkpoints / "fold0_seed0.pt"
+    wait_for(first, job)
+    time.sleep(0.4)  # about one more epoch: the kill lands between two checkpoints
+    os.kill(job.pid, signal.SIGKILL)
+    job.wait(timeout=60)
+    assert job.returncode == -signal.SIGKILL
+    assert not out.exists()
+
+    saved = {}  # {(fold, epoch)} of the checkpoints: every 3rd epoch of the job (4 per fold)
+    for path in checkpoints.glob("fold*_seed0.pt"):
+        fold = int(path.name[len("fold")])
+        saved[fold] = saved_epoch(path)
+    assert saved and all((fold * EPOCHS + epoch) % 3 == 0 for fold, epoch in saved.items())
+    latest = max(saved.items())
+
+    trained = run_job(tmp_path, "rerun", arguments)
+    assert trained[0] == (latest[0], latest[1] + 1)  # resumed after the latest checkpoint
+    assert len(trained) < N_FOLDS * EPOCHS
+    assert_same_tables(out, expected)
+    assert not checkpoints.exists()
+
+
+def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_from_it(
+    tmp_path: Path, reference: tuple[dict, Path]
+) -> None:
+    """With scheduled checkpoints off, SIGTERM (a SLURM time limit) still saves the run at the
+    next epoch end; the job exits with 143."""
+    inputs, expected = reference
+
+    out, checkpoints = tmp_path / "resumed", tmp_path / "checkpoints"
+    never = {"every_epochs": None, "every_seconds": None}
+    arguments = job_arguments(inputs, out, checkpoints, never)
+    job = start_job(tmp_path, "terminated", arguments, pause=0.5)
+    epochs_file, deadline = tmp_path / "terminated.epochs", time.monotonic() + 180
+    while not epochs_file.exists() or len(epochs_file.read_text().split("\n")) <= EPOCHS + 2:
+        assert job.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)  # until fold 0 and the first two epochs of fold 1 are done
+    assert not checkpoints.exists()  # nothing scheduled: fold 0 ended unsaved
+    os.kill(job.pid, signal.SIGTERM)  # during fold 1, epoch 2 or 3
+    job.wait(timeout=60)
+    assert job.returncode == 128 + signal.SIGTERM
+    (saved,) = checkpoints.iterdir()  # the run in progress (fold 1, unless the test lagged)
+    fold, stopped = int(saved.name[len("fold")]), saved_epoch(saved)
+    assert fold >= 1 and stopped >= 1
+
+    trained = run_job(tmp_path, "rerun", arguments)
+    assert trained[:EPOCHS] == [(0, e) for e in range(1, EPOCHS + 1)]  # fold 0 was not saved
+    assert (fold, stopped) not in trained  # resumed after the saved epoch
+    assert stopped == EPOCHS or (fold, stopped + 1) in trained
+    assert_same_tables(out, expected)
+
+
+def test_a_moved_study_folder_still_resumes(
+    tmp_path: Path, reference: tuple[dict, Path]
+) -> None:
+    """The fingerprint is built from file contents: the same inputs and checkpoints under another
+    path, with other modification times, resume instead of starting again."""
+    shared, expected = reference
+    shutil.copytree(Path(shared["features"]["alpha"]).parent, tmp_path / "old" / "inputs")
+    inputs = {kind: {"alpha": str(tmp_path / "old" / "inputs" / Path(value["alpha"]).name)}
+              for kind, value in shared.items()}
+    old_out, old_checkpoints = tmp_path / "old" / "out", tmp_path / "old" / "checkpoints"
+    job = start_job(tmp_path, "killed", job_arguments(inputs, old_out, old_checkpoints),
+                    tmp_path / "blocked")
+    wait_for(tmp_path / "blocked", job)
+    os.kill(job.pid, signal.SIGKILL)
+    job.wait(timeout=60)
+
+    shutil.move(tmp_path / "old", tmp_path / "new")
+    for path in (tmp_path / "new" / "inputs").iterdir():
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    moved = {kind: {"alpha": value["alpha"].replace("/old/", "/new/")}
+             for kind, value in inputs.items()}
+    arguments = job_arguments(moved, tmp_path / "new" / "out", tmp_path / "new" / "checkpoints")
+    trained = run_job(tmp_path, "rerun", arguments)
+    assert trained[0] == (1, 2)  # fold 0 skipped, fold 1 resumed: the checkpoints were accepted
+    assert_same_tables(tmp_path / "new" / "out", expected)
+
+
+def test_checkpoint_schedule_whichever_comes_first() -> None:
+    schedule = CheckpointSchedule.from_mapping({"every_epochs": 5, "every_seconds": 30})
+    assert not schedule.due(epochs=4, seconds=29.0)
+    assert schedule.due(epochs=5, seconds=0.0) and schedule.due(epochs=1, seconds=30.0)
+    default = CheckpointSchedule.from_mapping(None)
+    assert default.every_epochs is None and not default.due(epochs=10**6, seconds=59.0)
+    never = CheckpointSchedule.from_mapping({"every_epochs": None, "every_seconds": None})
+    assert not never.due(epochs=10**6, seconds=1e9)
+    for bad in ({"every_epochs": 0}, {"every_seconds": 0}, {"every_epochs": 1.5}, {"each": 1}):
+        with pytest.raises(StudyInputError, match="checkpoints"):
+            CheckpointSchedule.from_mapping(bad)
+
+
+def test_fingerprint_follows_content_not_path_or_mtime(tmp_path: Path) -> None:
+    first, second = tmp_path / "a" / "features.npy", tmp_path / "b" / "elsewhere.npy"
+    first.parent.mkdir(), second.parent.mkdir()
+    first.write_bytes(b"\x01" * 100)
+    second.write_bytes(b"\x01" * 100)
+    os.utime(second, (1_000_000_000, 1_000_000_000))
+    config = ({"t": {"dataset": "alpha"}}, {"type": "dnn"}, {"epochs": 2})
+    same = run_fingerprint(*config, {"alpha/features": str(first)})
+    assert same == run_fingerprint(*config, {"alpha/features": str(second)})
+    second.write_bytes(b"\x01" * 99 + b"\x02")
+    assert same != run_fingerprint(*config, {"alpha/features": str(second)})
+    assert same != run_fingerprint(*config, {"alpha/splits": str(first)})

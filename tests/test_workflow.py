@@ -196,3 +196,13 @@ def test_reordering_config_keys_reruns_nothing(finished_study):
     result = snakemake(finished_study, config, "--dry-run")
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_the_checkpoint_schedule_reruns_nothing(finished_study):
+    """The schedule is read by the training job from the config, not a rule parameter."""
+    config = BASE_CONFIG | {"checkpoints": {"every_epochs": 1, "every_seconds": 5}}
+    result = snakemake(finished_study, config, "--dry-run")
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "Nothing to be done" in result.stdout + result.stderr
+    bad = snakemake(finished_study, config | {"checkpoints": {"every_epochs": 0}}, "--dry-run")
+    assert bad.returncode != 0 and "every_epochs" in bad.stdout + bad.stderr

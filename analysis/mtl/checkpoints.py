@@ -1,9 +1,15 @@
-"""Per-run checkpoints: save after every epoch, resume the unfinished run, skip finished ones.
+"""Per-run checkpoints on a schedule: resume the unfinished run, skip finished ones.
 
 A checkpoint carries a fingerprint of everything the run depends on (tasks, model, training, the
-identity of every input file); one whose fingerprint differs from the current one is ignored.
-A checkpoint is written to a temporary file, flushed to disk and moved into place, so a job killed
-while saving leaves the previous checkpoint whole; such a temporary file is removed by `clear`.
+content of every input file, by size and SHA-256; not its path or modification time, so a study
+folder moved or mounted elsewhere still resumes); one whose fingerprint differs is ignored.
+
+`Checkpointer` decides when to save: after an epoch, once `every_epochs` epochs or `every_seconds`
+seconds have passed since the last save (whichever comes first), and at the next epoch end after
+the process receives SIGTERM (a SLURM time limit, `scancel`), after which it exits. A checkpoint is
+an intermediate file: it is written to a temporary file and renamed into place (atomic, so a job
+killed while saving leaves the previous checkpoint whole) but not fsynced; `clear` removes the
+checkpoints and such temporary files once the model's outputs are written.
 """
 
 from __future__ import annotations
@@ -13,45 +19,66 @@ import json
 import logging
 import os
 import pickle
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import torch
 
+from analysis.errors import StudyInputError
 from analysis.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+HASH_CHUNK = 4 * 2**20
 
 
 def file_identity(path: str) -> dict[str, Any]:
-    """Absolute path, size and modification time of an input file."""
-    stat = os.stat(path)
-    return {"path": os.path.abspath(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    """Size and SHA-256 of an input file's content (not its path or modification time)."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"size": size, "sha256": digest.hexdigest()}
 
 
 def run_fingerprint(
-    tasks: Mapping, model: Mapping, training: Mapping, input_paths: Iterable[str]
+    tasks: Mapping, model: Mapping, training: Mapping, inputs: Mapping[str, str]
 ) -> str:
-    """SHA-256 of the configuration and the identities of the input files."""
+    """SHA-256 of the configuration and the content of the input files, keyed by their role
+    (e.g. `words/features`), so the same files under another folder give the same fingerprint."""
     payload = {
         "format": FORMAT_VERSION,
         "tasks": tasks,
         "model": model,
         "training": training,
-        "inputs": [file_identity(p) for p in sorted(set(input_paths))],
+        "inputs": {role: file_identity(path) for role, path in sorted(inputs.items())},
     }
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class CheckpointStore:
-    """Checkpoints of the (fold, seed) runs of one model, in one folder."""
+    """Checkpoints of the (fold, seed) runs of one model, in one folder. The fingerprint is a
+    function called on first use, so a job that neither finds nor writes a checkpoint never
+    hashes its inputs."""
 
-    def __init__(self, directory: str | os.PathLike, fingerprint: str) -> None:
+    def __init__(self, directory: str | os.PathLike, fingerprint: str | Callable[[], str]) -> None:
         self.directory = Path(directory)
-        self.fingerprint = fingerprint
+        self._fingerprint = fingerprint
+
+    @property
+    def fingerprint(self) -> str:
+        if callable(self._fingerprint):
+            self._fingerprint = self._fingerprint()
+        return self._fingerprint
 
     def path(self, fold: int, seed: int) -> Path:
         return self.directory / f"fold{fold}_seed{seed}.pt"
@@ -59,10 +86,7 @@ class CheckpointStore:
     def save(self, fold: int, seed: int, state: dict[str, Any]) -> None:
         payload = {"fingerprint": self.fingerprint, "fold": fold, "seed": seed, "state": state}
         with atomic_path(self.path(fold, seed)) as tmp:
-            with open(tmp, "wb") as handle:
-                torch.save(payload, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
+            torch.save(payload, tmp)
 
     def load(self, fold: int, seed: int) -> dict[str, Any] | None:
         """The saved state of run (fold, seed), or None if absent, unreadable or stale."""
@@ -88,3 +112,86 @@ class CheckpointStore:
                 stale.unlink(missing_ok=True)
         if self.directory.is_dir() and not any(self.directory.iterdir()):
             self.directory.rmdir()
+
+
+@dataclass(frozen=True)
+class CheckpointSchedule:
+    """Save after `every_epochs` epochs or `every_seconds` seconds since the last save, whichever
+    comes first; None switches a criterion off (both off: only on SIGTERM)."""
+
+    every_epochs: int | None = None
+    every_seconds: float | None = 60.0
+
+    @classmethod
+    def from_mapping(cls, value: Mapping[str, Any] | None) -> "CheckpointSchedule":
+        value = dict(value or {})
+        unknown = set(value) - {"every_epochs", "every_seconds"}
+        if unknown:
+            raise StudyInputError(
+                f"checkpoints: unknown key(s) {sorted(unknown)}; known: every_epochs, every_seconds"
+            )
+        epochs = value.get("every_epochs", cls.every_epochs)
+        seconds = value.get("every_seconds", cls.every_seconds)
+        if epochs is not None and (isinstance(epochs, bool) or int(epochs) != epochs or epochs < 1):
+            raise StudyInputError(f"checkpoints.every_epochs must be null or >= 1, got {epochs!r}")
+        if seconds is not None and (isinstance(seconds, bool) or not float(seconds) > 0):
+            raise StudyInputError(f"checkpoints.every_seconds must be null or > 0, got {seconds!r}")
+        return cls(
+            every_epochs=None if epochs is None else int(epochs),
+            every_seconds=None if seconds is None else float(seconds),
+        )
+
+    def due(self, epochs: int, seconds: float) -> bool:
+        return (self.every_epochs is not None and epochs >= self.every_epochs) or (
+            self.every_seconds is not None and seconds >= self.every_seconds
+        )
+
+
+class Terminated(SystemExit):
+    """Raised at the epoch end after SIGTERM, once the checkpoint is saved: exit status 143."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+class Checkpointer:
+    """Saves the runs of one job into `store` on `schedule`, counted over the whole job (a run
+    that ends between saves is saved with a later one, or retrained from its last checkpoint)."""
+
+    def __init__(self, store: CheckpointStore, schedule: CheckpointSchedule) -> None:
+        self.store = store
+        self.schedule = schedule
+        self.epochs = 0
+        self.last_save = time.monotonic()
+        self.terminating = False
+        self.saves = 0
+
+    def epoch_done(self, fold: int, seed: int, state: Callable[[], dict[str, Any]]) -> None:
+        """After an epoch of run (fold, seed): save `state()` when due; after SIGTERM, save and
+        raise `Terminated`."""
+        self.epochs += 1
+        seconds = time.monotonic() - self.last_save
+        if self.terminating or self.schedule.due(self.epochs, seconds):
+            self.store.save(fold, seed, state())
+            self.saves += 1
+            self.epochs, self.last_save = 0, time.monotonic()
+        if self.terminating:
+            logger.warning("SIGTERM: saved fold %d seed %d; exiting to resume later", fold, seed)
+            raise Terminated
+
+    @contextmanager
+    def on_sigterm(self) -> Iterator[None]:
+        """While inside: SIGTERM sets `terminating` instead of killing the process (main thread
+        only; elsewhere the signal keeps its handler)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            self.terminating = True
+
+        previous = signal.signal(signal.SIGTERM, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)

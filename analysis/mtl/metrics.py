@@ -23,13 +23,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_fscore_support,
-    roc_auc_score,
-)
 
 from analysis.mtl.layers import MultiTaskNet
 from analysis.mtl.tasks import MultilabelTask, Task
@@ -42,6 +35,8 @@ EVAL_BATCH = 4096
 
 def classification_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """Accuracy and macro-F1 (over the classes present in y_true or y_pred), by scikit-learn."""
+    from sklearn.metrics import accuracy_score, f1_score
+
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
@@ -121,6 +116,8 @@ def evaluate(model: MultiTaskNet, tasks: list[Task], fold: Any) -> dict[str, dic
 
 def roc_auc(task: Task, outputs: Outputs) -> float:
     """Mean ROC-AUC over the classes where it is defined; NaN (with a warning) where none is."""
+    from sklearn.metrics import roc_auc_score
+
     if task.n_outputs == 1:  # binary: the positive class only
         truth, scores = outputs.codes[:, None], outputs.probabilities[:, 1:]
     else:
@@ -149,6 +146,13 @@ class TaskReport:
 
 def final_report(task: Task, outputs: Outputs) -> TaskReport:
     """scikit-learn scores, per-class precision / recall / F1 and (single-label) confusion."""
+    from sklearn.metrics import (  # imported here: scikit-learn is not needed before the end
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
+
     predicted = task.decide(outputs.probabilities)
     labels = list(range(len(task.classes)))
     if isinstance(task, MultilabelTask):

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
-from sklearn.preprocessing import StandardScaler
 
 from analysis.errors import StudyInputError
 
@@ -127,6 +126,53 @@ class Scaler:
         return x
 
 
+class RunningMoments:
+    """Mean and variance per column over chunks of rows: scikit-learn's
+    `StandardScaler().partial_fit` (dense rows, no NaN, no weights) step for step, so the
+    statistics are bit-identical to it, without importing scikit-learn before training starts."""
+
+    def __init__(self) -> None:
+        self.mean: np.ndarray | float = 0.0
+        self.var: np.ndarray | float = 0.0
+        self.count: np.ndarray | float | None = None  # rows seen, as StandardScaler keeps it
+
+    def update(self, x: np.ndarray) -> None:
+        """Add the rows x (n, d), float32 (Chan, Golub and LeVeque's update)."""
+        if self.count is None:
+            last_count = np.zeros(x.shape[1], dtype=np.float64)
+        else:
+            last_count = np.repeat(self.count, x.shape[1]).astype(np.int64).astype(np.float64)
+        last_sum = self.mean * last_count
+        new_sum = np.sum(x, axis=0, dtype=np.float64)
+        new_count = x.shape[0] - np.sum(np.isnan(x).astype(x.dtype), axis=0, dtype=np.float64)
+        count = last_count + new_count
+        mean = (last_sum + new_sum) / count
+        centred = x - new_sum / new_count
+        correction = np.sum(centred, axis=0, dtype=np.float64)
+        centred **= 2
+        new_unnormalized = np.sum(centred, axis=0, dtype=np.float64)
+        new_unnormalized -= correction**2 / new_count
+        with np.errstate(divide="ignore", invalid="ignore"):
+            last_over_new = last_count / new_count
+            unnormalized = (
+                self.var * last_count
+                + new_unnormalized
+                + last_over_new / count * (last_sum / last_over_new - new_sum) ** 2
+            )
+        zeros = last_count == 0
+        unnormalized[zeros] = new_unnormalized[zeros]
+        self.mean, self.var = mean, unnormalized / count
+        self.count = count[0] if count.max() == count.min() else count
+
+    def scale(self) -> np.ndarray:
+        """Standard deviations; 1 for a column indistinguishable from a constant."""
+        eps = np.finfo(np.float64).eps
+        constant = self.var <= self.count * eps * self.var + (self.count * self.mean * eps) ** 2
+        scale = np.sqrt(self.var)
+        scale[constant] = 1.0
+        return scale
+
+
 def check_scaling(mode: str) -> str:
     if mode not in SCALING_MODES:
         raise StudyInputError(
@@ -144,15 +190,15 @@ def fit_scaler(store: FeatureStore, train: np.ndarray, mode: str) -> Scaler:
     if check_scaling(mode) == "none":
         return Scaler()
     width = store.row_shape[-1] if mode == "feature" else math.prod(store.row_shape)
-    scaler = StandardScaler()
+    moments = RunningMoments()
     for start, chunk in store.chunks():
         selected = chunk[train[start : start + len(chunk)]]
         if len(selected):
-            scaler.partial_fit(selected.reshape(-1, width))
-    if not hasattr(scaler, "mean_"):
+            moments.update(selected.reshape(-1, width))
+    if moments.count is None:
         raise StudyInputError(f"{store.path}: no training rows to fit the scaler on")
     shape = (store.row_shape[-1],) if mode == "feature" else store.row_shape
     return Scaler(
-        mean=scaler.mean_.reshape(shape).astype(np.float32),
-        scale=scaler.scale_.reshape(shape).astype(np.float32),
+        mean=np.asarray(moments.mean).reshape(shape).astype(np.float32),
+        scale=moments.scale().reshape(shape).astype(np.float32),
     )

@@ -16,8 +16,9 @@ from __future__ import annotations
 import copy
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,12 @@ from tqdm import tqdm
 from analysis.errors import StudyInputError
 from analysis.io import write_json, write_table
 from analysis.mtl.batching import BATCHING_MODES, Sampler, UpdateCounts, make_sampler
-from analysis.mtl.checkpoints import CheckpointStore, run_fingerprint
+from analysis.mtl.checkpoints import (
+    Checkpointer,
+    CheckpointSchedule,
+    CheckpointStore,
+    run_fingerprint,
+)
 from analysis.mtl.data import DataOptions, FoldData, build_fold, common_folds, load_inputs
 from analysis.mtl.efficiency import efficiency_figures
 from analysis.mtl.losses import LOSS_COMBINERS, LossCombiner, build_loss_combiner, task_weights
@@ -239,6 +245,18 @@ def torch_settings(threads: int) -> Iterator[None]:
 
 # One run ----------------------------------------------------------------------------------------
 
+_startup_logged = False
+
+
+def log_startup() -> None:
+    """Log, once per process, the CPU seconds it spent before its first batch (interpreter, the
+    job's preamble, imports, reading the inputs): `benchmarks/study.py` reads this line."""
+    global _startup_logged
+    if not _startup_logged:
+        _startup_logged = True
+        logger.info("startup: %.3f CPU-s before the first batch", time.process_time())
+
+
 
 def new_run_state(
     tasks: list[Task],
@@ -361,7 +379,7 @@ def train_run(
     seed: int,
     model_config: Mapping,
     config: TrainingConfig,
-    store: CheckpointStore | None = None,
+    checkpoints: Checkpointer | None = None,
     on_epoch_end: EpochCallback | None = None,
 ) -> RunRecords:
     """Train (or resume, or skip if finished) the run (fold, seed) and return its records."""
@@ -378,10 +396,11 @@ def train_run(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seeds.global_seed())
         state = new_run_state(tasks, fold, model_config, config, seeds, training_part)
-        saved = store.load(fold.fold, seed) if store is not None else None
+        saved = checkpoints.store.load(fold.fold, seed) if checkpoints is not None else None
         if saved is not None:
             state.load_state_dict(saved)
             logger.info("fold %d seed %d: resuming after epoch %d", fold.fold, seed, state.epoch)
+        log_startup()
         while state.epoch < config.epochs and not state.stopped:
             train_epoch(state, tasks, fold)
             state.epoch += 1
@@ -390,8 +409,8 @@ def train_run(
             record_scores(state, scores)
             if validation is not None:
                 _validate(state, tasks, fold, validation)
-            if store is not None:
-                store.save(fold.fold, seed, state.state_dict())
+            if checkpoints is not None:
+                checkpoints.epoch_done(fold.fold, seed, state.state_dict)
             if on_epoch_end is not None:
                 on_epoch_end(EpochEnd(fold.fold, seed, state.epoch, scores))
         if state.stopped:
@@ -448,6 +467,7 @@ def train_study_model(
     model: dict,
     training: dict,
     checkpoint_dir: str | None = None,
+    checkpoints: Mapping[str, Any] | None = None,
     threads: int = 1,
     progress: bool = True,
     on_epoch_end: EpochCallback | None = None,
@@ -459,9 +479,11 @@ def train_study_model(
     manifests, features and splits: {dataset: path}; clip_rows: {dataset: path of the `.clips.npy`
     giving the manifest row of every feature row} (default: one row per clip, in manifest order).
     Writes metrics, curve, history, per_class and confusion (.parquet) and efficiency.json into
-    `out_dir`. With `checkpoint_dir`, every epoch is checkpointed and a rerun resumes where it
-    stopped. `on_epoch_end` is called after every epoch is saved (tests use it to simulate
-    interruptions).
+    `out_dir`. With `checkpoint_dir`, runs are checkpointed on the schedule `checkpoints`
+    (`{every_epochs, every_seconds}`, `CheckpointSchedule`; default every 60 s) and on SIGTERM,
+    and a rerun resumes where the last checkpoint stopped; the checkpoints are deleted once the
+    outputs are written. `on_epoch_end` is called at the end of every epoch, after its checkpoint
+    when one is due (tests use it to simulate interruptions).
     """
     check_model_config(model)
     config = TrainingConfig.from_mapping(training)
@@ -469,15 +491,20 @@ def train_study_model(
     datasets, task_list = load_inputs(tasks, manifests, features, splits, clip_rows, options)
     folds = common_folds(datasets)
     runs = [(fold, seed) for fold in folds for seed in config.seeds]
-    store = None
+    checkpointer = None
     if checkpoint_dir is not None:
-        inputs = [p for d in datasets for p in (manifests[d], features[d], splits[d])]
-        inputs += [(clip_rows or {})[d] for d in datasets if d in (clip_rows or {})]
-        store = CheckpointStore(checkpoint_dir, run_fingerprint(tasks, model, training, inputs))
+        roles = {"manifest": manifests, "features": features, "splits": splits,
+                 "clip_rows": clip_rows or {}}
+        inputs = {f"{d}/{role}": paths[d] for role, paths in roles.items() for d in datasets
+                  if d in paths}
+        store = CheckpointStore(
+            checkpoint_dir, lambda: run_fingerprint(tasks, model, training, inputs)
+        )
+        checkpointer = Checkpointer(store, CheckpointSchedule.from_mapping(checkpoints))
     n_train: dict[int, dict[str, int]] = {}
     records: dict[tuple[int, int], RunRecords] = {}
     input_shape = next(iter(datasets.values())).store.row_shape
-    with torch_settings(threads):
+    with torch_settings(threads), (checkpointer.on_sigterm() if checkpointer else nullcontext()):
         bar = tqdm(runs, desc=Path(out_dir).name, unit="run", disable=not progress, file=sys.stderr)
         fold_data: FoldData | None = None
         for fold, seed in bar:
@@ -485,7 +512,7 @@ def train_study_model(
                 fold_data = build_fold(datasets, task_list, fold, options)
                 n_train[fold] = fold_data.n_train
             records[(fold, seed)] = train_run(
-                task_list, fold_data, seed, model, config, store, on_epoch_end
+                task_list, fold_data, seed, model, config, checkpointer, on_epoch_end
             )
         efficiency = efficiency_figures(task_list, n_train, input_shape, model)
     if config.early_stopping is not None:
@@ -499,6 +526,6 @@ def train_study_model(
     for name, table in records_tables(records).items():
         write_table(table, out / f"{name}.parquet")
     write_json(efficiency, out / "efficiency.json")
-    if store is not None:
-        store.clear(runs)
+    if checkpointer is not None:  # only now: a job killed before this point resumes
+        checkpointer.store.clear(runs)
     logger.info("wrote %s (%d runs)", out, len(runs))

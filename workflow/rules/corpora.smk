@@ -36,6 +36,8 @@ checkpoint index_dataset:
         files=dataset_files,
     log:
         "logs/index_dataset/{dataset}.log",
+    benchmark:
+        "results/benchmarks/index_dataset/{dataset}.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"

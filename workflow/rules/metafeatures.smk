@@ -35,6 +35,8 @@ if EXTERNAL:
             metric=config["gain_metric"],
         log:
             "logs/import_results.log",
+        benchmark:
+            "results/benchmarks/import_results.tsv"
         threads: 1
         conda:
             "../envs/analysis.yaml"
@@ -59,6 +61,8 @@ else:
             pairs=pair_dirs(),
         log:
             "logs/collect_runs.log",
+        benchmark:
+            "results/benchmarks/collect_runs.tsv"
         threads: 1
         conda:
             "../envs/analysis.yaml"
@@ -81,6 +85,8 @@ else:
             factors=dataset_factors(),
         log:
             "logs/task_features.log",
+        benchmark:
+            "results/benchmarks/task_features.tsv"
         threads: 1
         conda:
             "../envs/analysis.yaml"

@@ -12,6 +12,8 @@ rule gain_heatmap:
         alpha=config["analysis"]["alpha"],
     log:
         "logs/gain_heatmap.log",
+    benchmark:
+        "results/benchmarks/gain_heatmap.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -31,6 +33,8 @@ rule gain_category_chart:
         ),
     log:
         "logs/gain_category_chart.log",
+    benchmark:
+        "results/benchmarks/gain_category_chart.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -49,6 +53,8 @@ rule class_gain_chart:
         ),
     log:
         "logs/class_gain_chart.log",
+    benchmark:
+        "results/benchmarks/class_gain_chart.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -69,6 +75,8 @@ rule correlation_chart:
         alpha=config["analysis"]["alpha"],
     log:
         "logs/correlation_chart.log",
+    benchmark:
+        "results/benchmarks/correlation_chart.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -91,6 +99,8 @@ rule feature_scatter:
         alpha=config["analysis"]["alpha"],
     log:
         "logs/feature_scatter.log",
+    benchmark:
+        "results/benchmarks/feature_scatter.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -109,6 +119,8 @@ rule learning_curve_chart:
         ),
     log:
         "logs/learning_curve_chart.log",
+    benchmark:
+        "results/benchmarks/learning_curve_chart.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -127,6 +139,8 @@ rule task_feature_table:
         ),
     log:
         "logs/task_feature_table.log",
+    benchmark:
+        "results/benchmarks/task_feature_table.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -145,6 +159,8 @@ rule prediction_chart:
         ),
     log:
         "logs/prediction_chart.log",
+    benchmark:
+        "results/benchmarks/prediction_chart.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"

@@ -15,6 +15,8 @@ rule make_splits:
         folds_from=split_predefined,
     log:
         "logs/make_splits/{dataset}.log",
+    benchmark:
+        "results/benchmarks/make_splits/{dataset}.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"

@@ -8,6 +8,8 @@ rule gains:
         metric=config["gain_metric"],
     log:
         "logs/gains.log",
+    benchmark:
+        "results/benchmarks/gains.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -30,6 +32,8 @@ rule pair_gains:
         alpha=config["analysis"]["alpha"],
     log:
         "logs/pair_gains.log",
+    benchmark:
+        "results/benchmarks/pair_gains.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -50,6 +54,8 @@ rule gain_categories:
         ),
     log:
         "logs/gain_categories.log",
+    benchmark:
+        "results/benchmarks/gain_categories.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -69,6 +75,8 @@ rule class_gains:
         ),
     log:
         "logs/class_gains.log",
+    benchmark:
+        "results/benchmarks/class_gains.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -88,6 +96,8 @@ rule pair_features:
         protocol=config["analysis"]["protocol"],
     log:
         "logs/pair_features.log",
+    benchmark:
+        "results/benchmarks/pair_features.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -111,6 +121,8 @@ rule correlations:
         seed=config["analysis"]["seed"],
     log:
         "logs/correlations.log",
+    benchmark:
+        "results/benchmarks/correlations.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -144,6 +156,8 @@ rule prediction:
         seed=config["analysis"]["seed"],
     log:
         "logs/prediction.log",
+    benchmark:
+        "results/benchmarks/prediction.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"
@@ -170,6 +184,8 @@ rule regression:
         seed=config["analysis"]["seed"],
     log:
         "logs/regression.log",
+    benchmark:
+        "results/benchmarks/regression.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"

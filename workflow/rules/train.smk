@@ -71,6 +71,8 @@ rule tensorboard_logs:
         name=f"{TASK_NAME}(?:__{TASK_NAME})?",
     log:
         "logs/tensorboard_logs/{kind}/{name}.log",
+    benchmark:
+        "results/benchmarks/tensorboard_logs/{kind}/{name}.tsv"
     threads: 1
     conda:
         "../envs/analysis.yaml"

@@ -24,6 +24,8 @@ train_study_model(
     model=snakemake.params.model,
     training=snakemake.params.training,
     checkpoint_dir=snakemake.params.checkpoints,
+    # the schedule is read from the config, not a param, so changing it reruns no training job
+    checkpoints=snakemake.config.get("checkpoints"),
     threads=snakemake.threads,
     clip_rows=clip_rows,
 )
