@@ -198,6 +198,18 @@ def test_reordering_config_keys_reruns_nothing(finished_study):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+def test_settings_that_change_no_number_rerun_no_training(finished_study):
+    """preload_mb (how features are read) and an adapter setting (unused by the DNN) are not
+    params of the training jobs."""
+    config = BASE_CONFIG | {"training": BASE_CONFIG["training"] | {"preload_mb": 0},
+                            "model": BASE_CONFIG.get("model", {}) | {"cost_lambda": 0.5}}
+    result = snakemake(finished_study, config, "--dry-run")
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "Nothing to be done" in result.stdout + result.stderr
+    hidden = snakemake(finished_study, config | {"model": {"hidden": [8, 4]}}, "--dry-run")
+    assert planned_jobs(hidden.stdout)["train_pair"], hidden.stdout[-2000:]
+
+
 def test_changing_the_checkpoint_schedule_reruns_nothing(finished_study):
     """The schedule is read by the training job from the config, not a rule parameter."""
     config = BASE_CONFIG | {"checkpoints": {"every_epochs": 1, "every_seconds": 5}}

@@ -12,6 +12,30 @@ from typing import Any
 
 from analysis.config import section
 
+# The `model` keys each model type reads: a job's params carry only these, so changing a setting
+# of another model type (an adapter's gates in a DNN study) reruns no training job.
+_CONV = ("type", "channels", "dropout")
+KEYS_BY_MODEL_TYPE: dict[str, tuple[str, ...]] = {
+    "dnn": ("type", "hidden", "dropout"),
+    "cnn": _CONV,
+    "adapters": (*_CONV, "adapter_channels", "cost_lambda", "cost_measure", "gate_init",
+                 "gate_slope_start", "gate_slope_end"),
+}
+
+# `training` keys that change no number (how a job reads its features): the job reads them from the
+# config, not from its params, so changing them reruns nothing.
+RUNTIME_ONLY_TRAINING_KEYS = ("preload_mb",)
+
+
+def model_keys_used(model: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of the config's `model` section that its model type reads."""
+    return {key: model[key] for key in KEYS_BY_MODEL_TYPE[model["type"]] if key in model}
+
+
+def training_keys_used(training: Mapping[str, Any]) -> dict[str, Any]:
+    """The `training` settings that can change a model's numbers."""
+    return {k: v for k, v in training.items() if k not in RUNTIME_ONLY_TRAINING_KEYS}
+
 
 @dataclass(frozen=True)
 class ModelSettings:

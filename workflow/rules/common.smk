@@ -14,6 +14,7 @@ from analysis.corpora.presets import resolve_dataset
 from analysis.corpora.readers import dataset_config_problems
 from analysis.corpora.tasks import normalise_task
 from analysis.mtl.controls import CONTROL_SUFFIX, control_base, control_name
+from analysis.mtl.settings import model_keys_used, training_keys_used
 
 
 _SCHEMA_PATH = Path(workflow.current_basedir) / "../schemas/config.schema.yaml"
@@ -213,6 +214,16 @@ def single_inputs(wildcards):
 
 def pair_inputs(wildcards):
     return model_inputs([wildcards.task_a, wildcards.task_b])
+
+
+def model_params():
+    """The `model` settings the study's model type reads (analysis.mtl.settings)."""
+    return model_keys_used(config["model"])
+
+
+def training_params():
+    """The `training` settings that change numbers; the job reads the others from the config."""
+    return training_keys_used(config["training"])
 
 
 def single_params(wildcards):

@@ -16,8 +16,8 @@ rule train_single:
         tasks=single_params,
         manifest_digests=single_manifest_digests,
         datasets=single_datasets,
-        model=config["model"],
-        training=config["training"],
+        model=model_params(),
+        training=training_params(),
         checkpoints="results/checkpoints/single/{task}",
     log:
         "logs/train_single/{task}.log",
@@ -45,8 +45,8 @@ rule train_pair:
         tasks=pair_params,
         manifest_digests=pair_manifest_digests,
         datasets=pair_datasets,
-        model=config["model"],
-        training=config["training"],
+        model=model_params(),
+        training=training_params(),
         checkpoints="results/checkpoints/pair/{task_a}__{task_b}",
     log:
         "logs/train_pair/{task_a}__{task_b}.log",
