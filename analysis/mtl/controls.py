@@ -25,6 +25,12 @@ def is_control(task: str) -> bool:
     return task.endswith(CONTROL_SUFFIX)
 
 
+def involves_control(main, aux) -> np.ndarray:
+    """Boolean mask of the (main, aux) pairs of two equal-length sequences with a control task."""
+    return np.array([is_control(str(m)) or is_control(str(a)) for m, a in zip(main, aux)],
+                    dtype=bool)
+
+
 def control_base(task: str) -> str:
     """The task a control shuffles: `t_control` -> `t`."""
     if not is_control(task):

@@ -24,7 +24,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from analysis.io import read_table, write_table
-from analysis.mtl.controls import is_control
+from analysis.mtl.controls import involves_control
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def correlations_table(gains: pd.DataFrame, pair_features: pd.DataFrame, permuta
                        seed: int = 0) -> pd.DataFrame:
     """One row per pair feature, tested at its level, sorted by p-value (undefined ones last)."""
     features = [column for column in pair_features.columns if column not in PAIR_KEYS]
-    gains = gains[~(gains["main"].map(is_control) | gains["aux"].map(is_control))]  # no task pairs
+    gains = gains[~involves_control(gains["main"], gains["aux"])]  # control pairs are no task pairs
     table = pair_table(gains, pair_features.astype({feature: float for feature in features}))
     per_task = {"main task": task_means(table, "main"), "auxiliary task": task_means(table, "aux")}
     rows = []

@@ -25,7 +25,7 @@ from scipy import stats
 from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
 from analysis.logs import CONSOLE
-from analysis.mtl.controls import is_control
+from analysis.mtl.controls import involves_control, is_control
 from analysis.stats.correlations import bh_q_values
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def pair_gain_table(gains: pd.DataFrame, alpha: float = 0.05,
 def without_control_mains(gains: pd.DataFrame) -> pd.DataFrame:
     """The gains less those whose main task is a control (`controls: true`): a control's labels
     are shuffled, so its gains measure nothing; (task, task_control) pairs stay, as the control."""
-    control_main = gains["main"].map(is_control)
+    control_main = np.array([is_control(str(task)) for task in gains["main"]], dtype=bool)
     if control_main.any():
         logger.info("%d gain row(s) with a control task as main task left out", control_main.sum())
     return gains[~control_main]
@@ -167,7 +167,7 @@ def pair_categories(pairs: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     main, aux = indexed.loc[pairs["main"]].reset_index(), indexed.loc[pairs["aux"]].reset_index()
     keys = pairs[PAIR_KEYS].reset_index(drop=True)
     # A control pair shares its task's dataset by construction: it is its own category ("aux").
-    real = ~(keys["main"].map(is_control) | keys["aux"].map(is_control)).to_numpy()
+    real = ~involves_control(keys["main"], keys["aux"])
     real_pairs = (keys[real].reset_index(drop=True), main[real].reset_index(drop=True),
                   aux[real].reset_index(drop=True))
     parts = [_same_or_not(*real_pairs, "dataset", ("same dataset", "different datasets")),

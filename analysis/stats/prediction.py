@@ -47,7 +47,7 @@ import pandas as pd
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from analysis.io import read_table, write_table
-from analysis.mtl.controls import is_control
+from analysis.mtl.controls import involves_control
 from analysis.stats.correlations import PAIR_KEYS, mean_gains
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def design(targets: pd.DataFrame, pair_features: pd.DataFrame, target: str) -> D
     """The pairs of `targets` (main, aux, `target`) that have pair features, as a design; pairs
     with a control task (shuffled labels, `controls: true`) are left out: they show what no
     information does, they are not task pairs whose gains a predictor should learn."""
-    control = targets["main"].map(is_control) | targets["aux"].map(is_control)
+    control = involves_control(targets["main"], targets["aux"])
     if control.any():
         logger.info("%d control pair(s) left out of the prediction", int(control.sum()))
     table = targets[~control].merge(pair_features, on=PAIR_KEYS, how="inner",

@@ -28,10 +28,10 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from analysis.meta.pair_features import pair_features_table
 from analysis.stats.correlations import correlations_table
 from analysis.stats.external import read_runs, read_task_table
 from analysis.stats.gain_tests import pair_gain_table
-from analysis.meta.pair_features import pair_features_table
 from analysis.stats.gains import gains_table
 
 METRIC = "macro_f1"
