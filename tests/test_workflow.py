@@ -50,7 +50,9 @@ def test_study_runs_end_to_end_outside_the_repository(finished_study):
     assert ordered_pairs == {(m, a) for m in tasks for a in tasks if m != a}
     assert len(gains) == 6 * 2  # six ordered pairs, two folds, one seed
     correlations = pd.read_csv(finished_study / "results/analysis/correlations.csv")
-    assert correlations["feature"].str.startswith(("main_", "aux_", "main/aux_")).all()
+    prefixes = ("main_", "aux_", "main-aux_", "log_main/aux_")  # the calibrated pair features
+    assert correlations["feature"].str.startswith(prefixes).all()
+    assert set(correlations["unit"]) == {"main task", "auxiliary task", "ordered pair"}
     for figure in ("gain_heatmap.png", "correlations.png"):
         assert (finished_study / "results/figures" / figure).stat().st_size > 1000
     # The study's own config replaces the default one: no demo corpus is rendered.
