@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_models import ADAPTERS, BANDS, FAST, FRAMES, make_patches
+from test_mtl import train
 
 from analysis.errors import StudyInputError
 from analysis.mtl.adapters import AdapterNet, gate_slope, gate_values
 from analysis.mtl.layers import count_multiply_adds, count_parameters
 from analysis.mtl.models import build_model
 from analysis.mtl.seeding import RunSeeds
-from test_models import ADAPTERS, BANDS, FAST, FRAMES, make_patches
-from test_mtl import train
 
 SHAPE = (FRAMES, BANDS)
 

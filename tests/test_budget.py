@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_mtl import TASKS, TRAINING, make_dataset, read_outputs, train
 
 from analysis.mtl.batching import make_sampler
 from analysis.mtl.controls import control_base, control_name, is_control, shuffle_codes
 from analysis.mtl.seeding import RunSeeds
 from analysis.mtl.tasks import MISSING
-from test_mtl import TASKS, TRAINING, make_dataset, read_outputs, train
 
 BUDGET_KEYS = ["task", "fold", "seed"]
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from simulated_study import write_external_study
+from study_data import run_snakemake as snakemake
 
 from analysis.errors import StudyInputError
 from analysis.io import read_table
 from analysis.stats.external import import_external
-from simulated_study import write_external_study
-from study_data import run_snakemake as snakemake
 
 OUTPUTS = ("runs", "curves", "per_class", "task_features", "task_factors")
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from simulated_study import write_external_study
 
 from analysis.io import read_table
+from analysis.meta.pair_features import write_pair_features
 from analysis.stats.correlations import write_correlations
 from analysis.stats.external import import_external
-from analysis.meta.pair_features import write_pair_features
 from analysis.stats.gains import write_gains
-from simulated_study import write_external_study
 
 Q_LEVEL = 0.05
 

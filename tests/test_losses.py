@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from test_mtl import TRAINING, make_dataset, read_outputs, train
 
 from analysis.errors import StudyInputError
 from analysis.mtl.losses import build_loss_combiner
-from test_mtl import TRAINING, make_dataset, read_outputs, train
 
 LOSSES = {"a": torch.tensor(2.0), "b": torch.tensor(0.5)}
 

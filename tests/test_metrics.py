@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
+from test_mtl import N_FOLDS, read_outputs, study, train  # noqa: F401  (study is a fixture)
 
 from analysis.mtl.metrics import Outputs, clip_level, final_report, quick_multilabel_scores
 from analysis.mtl.tasks import BinaryTask, MulticlassTask, MultilabelTask
-from test_mtl import N_FOLDS, read_outputs, study, train  # noqa: F401  (study is a fixture)
 
 THREE = MulticlassTask("t", "d", "l", ("a", "b", "c"))
 

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_mtl import read_outputs, train, write_model_inputs
 
 from analysis.errors import StudyInputError
 from analysis.mtl.layers import count_multiply_adds, count_parameters
 from analysis.mtl.models import build_model
 from analysis.mtl.seeding import RunSeeds
-from test_mtl import read_outputs, train, write_model_inputs
 
 FRAMES, BANDS = 8, 6
 CNN = {"type": "cnn", "channels": [4, 8], "dropout": 0.0}

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from study_data import snakemake_command, tones_dataset
 
 TABLES = ("runs", "curves", "gains", "task_features")

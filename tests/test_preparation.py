@@ -13,7 +13,13 @@ import soundfile as sf
 from analysis.corpora.audio import load_audio
 from analysis.errors import StudyInputError
 from analysis.features.extract import extract_features, feature_settings
-from analysis.features.extractors import frames_for_samples, logmel_patches, mfcc, resolve_logmel, samples_for_frames
+from analysis.features.extractors import (
+    frames_for_samples,
+    logmel_patches,
+    mfcc,
+    resolve_logmel,
+    samples_for_frames,
+)
 from analysis.features.preparation import n_windows, resolve_preparation, window_frames
 
 RATE = 16000

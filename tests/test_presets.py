@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from analysis.corpora.dataset_checks import dataset_config_problems
 from analysis.corpora.presets import PRESETS, resolve_dataset
-from analysis.corpora.readers import dataset_config_problems, index_dataset
+from analysis.corpora.readers import index_dataset
 from analysis.corpora.splits import predefined_folds
 from analysis.errors import StudyInputError
 

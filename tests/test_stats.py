@@ -13,9 +13,9 @@ from statsmodels.stats.multitest import multipletests
 
 from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
+from analysis.meta.pair_features import write_pair_features
 from analysis.stats.collect import collect_study
 from analysis.stats.correlations import correlations_table, write_correlations
-from analysis.meta.pair_features import write_pair_features
 from analysis.stats.gains import gains_table, write_gains
 
 FOLDS, SEEDS = (0, 1), (0, 7)

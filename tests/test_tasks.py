@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.corpora.tasks import TaskSpec, first_label, individual_labels, normalise_task, task_labels
+from analysis.corpora.tasks import (
+    TaskSpec,
+    first_label,
+    individual_labels,
+    normalise_task,
+    task_labels,
+)
 from analysis.errors import StudyInputError
 
 

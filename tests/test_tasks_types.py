@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from test_mtl import dataset_paths, make_dataset, read_outputs, train
 
 from analysis.errors import StudyInputError
 from analysis.io import write_table
@@ -19,7 +20,6 @@ from analysis.mtl.tasks import (
     MultilabelTask,
     make_task,
 )
-from test_mtl import dataset_paths, make_dataset, read_outputs, train
 
 MANIFEST = pd.DataFrame({
     "clip_id": [f"c{i}" for i in range(6)],

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from study_data import chirps_dataset, noise_dataset, planned_jobs, run_snakemake as snakemake, tones_dataset
-
+from study_data import chirps_dataset, noise_dataset, planned_jobs, tones_dataset
+from study_data import run_snakemake as snakemake
 
 pytestmark = pytest.mark.workflow
 

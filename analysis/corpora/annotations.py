@@ -128,14 +128,14 @@ def join_metadata(clips: pd.DataFrame, root: Path, name: str, spec: dict[str, An
     duplicated = table[on][table[on].duplicated()]
     if not duplicated.empty:
         raise StudyInputError(
-            f"{field}: the metadata has several rows for {on} {_listing(duplicated.unique())}; keep one row per value."
+            f"{field}: the metadata has several rows for {on} {listing_text(duplicated.unique())}; keep one row per value."
         )
     table = table[[on, *[c for c in table.columns if c not in clips.columns]]]
     joined = clips.merge(table, on=on, how="left", validate="many_to_one")
     unmatched = clips[on][~clips[on].isin(table[on])]
     if not unmatched.empty:
         logger.warning("%s: no metadata row for %d clips (%s = %s); their metadata columns are empty",
-                       field, len(unmatched), on, _listing(unmatched.unique()))
+                       field, len(unmatched), on, listing_text(unmatched.unique()))
     added = [c for c in table.columns if c != on]
     joined[added] = joined[added].fillna("")
     return joined
@@ -178,13 +178,13 @@ def apply_split_lists(clips: pd.DataFrame, root: Path, name: str, lists: dict[st
         absent = [e for e in entries if e not in by_id.index]
         if absent:
             logger.warning("%s.%s: %d of %d entries of %s name no clip of the dataset and are skipped (%s)",
-                           field, value, len(absent), len(entries), list_file, _listing(absent))
+                           field, value, len(absent), len(entries), list_file, listing_text(absent))
         rows = by_id[present].to_numpy()
         twice = split[rows][split[rows] != UNLISTED_SPLIT]
         if not twice.empty:
             raise StudyInputError(
                 f"{field}: {list_file} lists clips that another list names too "
-                f"({_listing(clips.loc[twice.index, 'clip_id'])}); a clip belongs to one split."
+                f"({listing_text(clips.loc[twice.index, 'clip_id'])}); a clip belongs to one split."
             )
         split[rows] = str(value)
     clips = clips.copy()
@@ -239,7 +239,7 @@ def _warn_unmatched_keys(field: str, source: str, keys: list[Any], values: pd.Se
     )
     logger.warning(
         "%s.values: key(s) %s match no value of column %r (values: %s)%s",
-        field, _listing(unmatched), source, _listing(sorted(present)), hint,
+        field, listing_text(unmatched), source, listing_text(sorted(present)), hint,
     )
 
 
@@ -247,7 +247,8 @@ def _labels(clips: pd.DataFrame) -> list[str]:
     return [c for c in clips.columns if c not in ("clip_id", "path")]
 
 
-def _listing(items: Iterable[Any]) -> str:
+def listing_text(items: Iterable[Any]) -> str:
+    """The first MAX_LISTED items, then how many more: for messages naming offending files."""
     items = list(items)
     shown = ", ".join(str(i) for i in items[:MAX_LISTED])
     return shown + (f", ... and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")

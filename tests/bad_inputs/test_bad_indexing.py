@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import folders_dataset, write_wav
 
 from analysis.corpora.audio import load_audio
+from analysis.corpora.dataset_checks import dataset_config_problems
 from analysis.corpora.listing import dataset_fingerprint
-from analysis.corpora.readers import dataset_config_problems
 from analysis.errors import StudyInputError
-from conftest import folders_dataset, write_wav
 
 
 def test_missing_path(tmp_path, indexing):

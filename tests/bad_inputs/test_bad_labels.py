@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import folders_dataset, manifest_dataset
 
 from analysis.config_checks import coerce_numbers, sorted_keys
 from analysis.corpora.annotations import derive_columns
+from analysis.corpora.dataset_checks import dataset_config_problems
 from analysis.corpora.fold_check import check_training_classes
-from analysis.corpora.readers import dataset_config_problems
 from analysis.corpora.splits import make_splits
 from analysis.errors import StudyInputError
 from analysis.features.extract import warn_short_clips
-from conftest import folders_dataset, manifest_dataset
 
 
 def rows(labels: list[str], column: str = "label") -> list[dict]:

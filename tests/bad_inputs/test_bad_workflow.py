@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
-from analysis.config_checks import top_level_problem
 from conftest import folders_dataset, write_wav
 from study_data import REPO, noise_dataset, planned_jobs, run_snakemake, snakemake_command
+
+from analysis.config_checks import top_level_problem
 
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
 STUDY = {

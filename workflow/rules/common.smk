@@ -11,7 +11,7 @@ import yaml
 from analysis.config_checks import coerce_numbers, sorted_keys as _sorted_keys, top_level_problem
 from analysis.corpora.listing import dataset_fingerprint, file_digest
 from analysis.corpora.presets import resolve_dataset
-from analysis.corpora.readers import dataset_config_problems
+from analysis.corpora.dataset_checks import dataset_config_problems
 from analysis.corpora.tasks import normalise_task
 from analysis.mtl.controls import CONTROL_SUFFIX, control_base, control_name
 from analysis.mtl.settings import model_keys_used, training_keys_used
