@@ -43,9 +43,11 @@ from torch.utils.data import DataLoader, Dataset
 from analysis.io import write_array, write_table
 from analysis.mtl.data import DataOptions, FoldData, build_fold, load_inputs
 from analysis.mtl.models import build_model
+from analysis.mtl.runtime import torch_settings
 from analysis.mtl.seeding import RunSeeds
+from analysis.mtl.settings import TrainingSettings
 from analysis.mtl.store import Scaler
-from analysis.mtl.train import TrainingConfig, new_run_state, torch_settings, train_epoch
+from analysis.mtl.train import new_run_state, train_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def engine_loop(paths: dict, training: dict, epochs: int) -> Callable[[], int]:
     datasets, tasks = load_inputs(TASK, paths["manifest"], paths["features"], paths["splits"],
                                   options=options)
     fold = build_fold(datasets, tasks, 0, options)
-    config = TrainingConfig.from_mapping(training)
+    config = TrainingSettings.from_config(training)
 
     def run() -> int:
         seeds = RunSeeds(seed=0, fold=0)

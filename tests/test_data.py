@@ -123,7 +123,7 @@ def test_non_finite_features_are_an_error(tmp_path: Path) -> None:
 
 
 def test_bad_data_options_name_the_field() -> None:
-    with pytest.raises(StudyInputError, match="training.scaling 'global'"):
+    with pytest.raises(StudyInputError, match="config training.scaling: 'global' is not one of"):
         DataOptions.from_training({"scaling": "global"})
     with pytest.raises(StudyInputError, match="training.preload_mb"):
         DataOptions.from_training({"preload_mb": -1})
@@ -190,7 +190,7 @@ def test_constant_feature_is_not_divided_by_zero(tmp_path: Path) -> None:
 def test_changing_test_clips_leaves_the_scaler_unchanged(
     alpha: dict[str, str], scaling: str
 ) -> None:
-    options = DataOptions(scaling=scaling)
+    options = DataOptions.from_training({"scaling": scaling})
     datasets, tasks = load_inputs(WORD, *_paths({"alpha": alpha}), options=options)
     before = build_fold(datasets, tasks, 0, options).sources[0].scaler
     features = np.load(alpha["features"])

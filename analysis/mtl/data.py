@@ -31,7 +31,8 @@ import torch
 from analysis.errors import StudyInputError
 from analysis.io import read_table
 from analysis.mtl.controls import shuffle_codes
-from analysis.mtl.store import PRELOAD_MB, FeatureStore, Scaler, check_scaling, fit_scaler
+from analysis.mtl.settings import TrainingSettings
+from analysis.mtl.store import FeatureStore, Scaler, fit_scaler
 from analysis.mtl.tasks import MISSING, make_task
 
 logger = logging.getLogger(__name__)
@@ -43,16 +44,13 @@ EVAL_ROWS = 4096
 class DataOptions:
     """The `training` keys of the data path: scaling mode and preload threshold (MB)."""
 
-    scaling: str = "feature"
-    preload_mb: float = PRELOAD_MB
+    scaling: str
+    preload_mb: float
 
     @classmethod
-    def from_training(cls, training: Mapping[str, Any]) -> "DataOptions":
-        scaling = check_scaling(str(training.get("scaling", "feature")))
-        preload_mb = training.get("preload_mb", PRELOAD_MB)
-        if isinstance(preload_mb, bool) or not isinstance(preload_mb, (int, float)) or preload_mb < 0:
-            raise StudyInputError(f"training.preload_mb must be a number >= 0, got {preload_mb!r}")
-        return cls(scaling=scaling, preload_mb=float(preload_mb))
+    def from_training(cls, training: Mapping[str, Any]) -> DataOptions:
+        settings = TrainingSettings.from_config(training)
+        return cls(scaling=settings.scaling, preload_mb=settings.preload_mb)
 
 
 @dataclass(frozen=True)
@@ -220,8 +218,9 @@ def load_dataset(
     features_path: str,
     splits_path: str,
     clip_rows_path: str | None = None,
-    options: DataOptions = DataOptions(),
+    options: DataOptions | None = None,
 ) -> DatasetInputs:
+    options = options or DataOptions.from_training({})
     manifest = _read_manifest(manifest_path)
     store = FeatureStore(features_path, options.preload_mb)
     store.check_finite()
@@ -246,9 +245,10 @@ def load_inputs(
     features: dict[str, str],
     splits: dict[str, str],
     clip_rows: dict[str, str] | None = None,
-    options: DataOptions = DataOptions(),
+    options: DataOptions | None = None,
 ) -> tuple[dict[str, DatasetInputs], list]:
     """Read and check every input of a model; tasks come back sorted by name."""
+    options = options or DataOptions.from_training({})
     if not 1 <= len(tasks) <= 2:
         raise StudyInputError(f"a model has 1 or 2 tasks, got {len(tasks)}: {sorted(tasks)}")
     datasets: dict[str, DatasetInputs] = {}
@@ -296,9 +296,10 @@ def common_folds(datasets: dict[str, DatasetInputs]) -> list[int]:
 
 
 def build_fold(
-    datasets: dict[str, DatasetInputs], tasks: list, fold: int, options: DataOptions = DataOptions()
+    datasets: dict[str, DatasetInputs], tasks: list, fold: int, options: DataOptions | None = None
 ) -> FoldData:
     """Fit the scalers and split the rows of every dataset for test fold `fold`."""
+    options = options or DataOptions.from_training({})
     order = tuple(t.name for t in tasks)
     ys, clips, test, sources, offsets = [], [], {}, [], []
     start = first_clip = 0

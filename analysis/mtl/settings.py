@@ -65,3 +65,52 @@ class ModelSettings:
                 "adapter_channels": None if adapter_channels is None else tuple(adapter_channels),
             }
         )
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Stop after `patience` epochs without a lower validation loss; score the best epoch."""
+
+    patience: int
+    validation_fraction: float
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The config's `training` section, completed and checked by the schema."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    optimizer: str
+    momentum: float
+    weight_decay: float
+    seeds: tuple[int, ...]
+    loss_weighting: str
+    loss_weights: tuple[tuple[str, float], ...]
+    batching: str
+    early_stopping: EarlyStopping | None
+    scaling: str
+    preload_mb: float
+
+    @classmethod
+    def from_config(cls, training: Mapping[str, Any] | TrainingSettings) -> TrainingSettings:
+        if isinstance(training, TrainingSettings):
+            return training
+        values = section("training", training)
+        stopping = values.get("early_stopping")
+        return cls(
+            epochs=values["epochs"],
+            batch_size=values["batch_size"],
+            learning_rate=float(values["learning_rate"]),
+            optimizer=values["optimizer"],
+            momentum=float(values["momentum"]),
+            weight_decay=float(values["weight_decay"]),
+            seeds=tuple(values["seeds"]),
+            loss_weighting=values["loss_weighting"],
+            loss_weights=tuple(sorted(values["loss_weights"].items())),
+            batching=values["batching"],
+            early_stopping=None if not stopping else EarlyStopping(**stopping),
+            scaling=values["scaling"],
+            preload_mb=float(values["preload_mb"]),
+        )

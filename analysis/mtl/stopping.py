@@ -20,38 +20,9 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from analysis.errors import StudyInputError
 from analysis.mtl.data import EVAL_ROWS
 from analysis.mtl.seeding import make_generator
 from analysis.mtl.tasks import MISSING
-
-
-@dataclass(frozen=True)
-class EarlyStopping:
-    """Stop after `patience` epochs without a lower validation loss; score the best epoch."""
-
-    patience: int
-    validation_fraction: float = 0.1
-
-    @classmethod
-    def from_mapping(cls, value: Any) -> "EarlyStopping | None":
-        if value is None or value is False:
-            return None
-        if not isinstance(value, Mapping) or "patience" not in value:
-            raise StudyInputError(
-                "training.early_stopping must be null or {patience: N, validation_fraction: F}, "
-                f"got {value!r}"
-            )
-        stopping = cls(
-            patience=int(value["patience"]),
-            validation_fraction=float(value.get("validation_fraction", cls.validation_fraction)),
-        )
-        if stopping.patience < 1 or not 0.0 < stopping.validation_fraction < 0.5:
-            raise StudyInputError(
-                "training.early_stopping needs patience >= 1 and 0 < validation_fraction < 0.5, "
-                f"got {stopping.patience}, {stopping.validation_fraction}"
-            )
-        return stopping
 
 
 @dataclass

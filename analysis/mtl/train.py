@@ -16,21 +16,17 @@ from __future__ import annotations
 import copy
 import logging
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import torch
 from tqdm import tqdm
 
-from analysis.errors import StudyInputError
 from analysis.io import write_json, write_table
-from analysis.mtl.batching import BATCHING_MODES, Sampler, UpdateCounts, make_sampler
+from analysis.mtl.batching import Sampler, UpdateCounts, make_sampler
 from analysis.mtl.checkpoints import (
     Checkpointer,
     CheckpointSchedule,
@@ -39,111 +35,36 @@ from analysis.mtl.checkpoints import (
 )
 from analysis.mtl.data import DataOptions, FoldData, build_fold, common_folds, load_inputs
 from analysis.mtl.efficiency import efficiency_figures
-from analysis.mtl.losses import LOSS_COMBINERS, LossCombiner, build_loss_combiner, task_weights
+from analysis.mtl.losses import LossCombiner, build_loss_combiner, task_weights
 from analysis.mtl.metrics import METRICS, TaskReport, evaluate, final_evaluation
 from analysis.mtl.models import MultiTaskNet, build_model, check_model_config
+from analysis.mtl.records import RunRecords, gate_summary, records_tables
+from analysis.mtl.runtime import log_startup, torch_settings
 from analysis.mtl.seeding import RunSeeds
-from analysis.mtl.stopping import EarlyStopping, StopState, split_validation, validation_losses
+from analysis.mtl.settings import TrainingSettings
+from analysis.mtl.stopping import StopState, split_validation, validation_losses
 from analysis.mtl.tasks import MISSING, Task
 
 logger = logging.getLogger(__name__)
 
-RUN_COLUMNS = {"task": str, "fold": "int64", "seed": "int64"}
-METRICS_COLUMNS = {**RUN_COLUMNS, "metric": str, "value": "float64"}
-CURVE_COLUMNS = {**RUN_COLUMNS, "step": "int64", "loss": "float64"}
-HISTORY_COLUMNS = {**RUN_COLUMNS, "epoch": "int64", "metric": str, "value": "float64"}
-PER_CLASS_COLUMNS = {
-    **RUN_COLUMNS,
-    "class": str,
-    "precision": "float64",
-    "recall": "float64",
-    "f1": "float64",
-    "support": "int64",
-}
-CONFUSION_COLUMNS = {**RUN_COLUMNS, "true": str, "predicted": str, "count": "int64"}
 VALIDATION_METRIC = "validation_loss"
 
 
-def _adam(params: Any, config: TrainingConfig) -> torch.optim.Optimizer:
+def _adam(params: Any, config: TrainingSettings) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay)
 
 
-def _sgd(params: Any, config: TrainingConfig) -> torch.optim.Optimizer:
+def _sgd(params: Any, config: TrainingSettings) -> torch.optim.Optimizer:
     return torch.optim.SGD(
         params, lr=config.learning_rate, momentum=config.momentum,
         weight_decay=config.weight_decay,
     )
 
 
-OPTIMIZERS: dict[str, Callable[[Any, TrainingConfig], torch.optim.Optimizer]] = {
+OPTIMIZERS: dict[str, Callable[[Any, TrainingSettings], torch.optim.Optimizer]] = {
     "adam": _adam,
     "sgd": _sgd,
 }
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    optimizer: str = "adam"
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    seeds: tuple[int, ...] = (0,)
-    loss_weighting: str = "sum"
-    loss_weights: tuple[tuple[str, float], ...] = ()
-    batching: str = "budget"
-    early_stopping: EarlyStopping | None = None
-
-    @classmethod
-    def from_mapping(cls, training: Mapping[str, Any]) -> TrainingConfig:
-        for key in ("epochs", "batch_size", "learning_rate"):
-            if key not in training:
-                raise StudyInputError(f"training.{key} is missing")
-        weights = training.get("loss_weights") or {}
-        if not isinstance(weights, Mapping):
-            raise StudyInputError(f"training.loss_weights must be a mapping, got {weights!r}")
-        config = cls(
-            epochs=int(training["epochs"]),
-            batch_size=int(training["batch_size"]),
-            learning_rate=float(training["learning_rate"]),
-            optimizer=str(training.get("optimizer", "adam")),
-            momentum=float(training.get("momentum", 0.9)),
-            weight_decay=float(training.get("weight_decay", 0.0)),
-            seeds=tuple(int(s) for s in training.get("seeds", [0])),
-            loss_weighting=str(training.get("loss_weighting", "sum")),
-            loss_weights=tuple(sorted(weights.items())),
-            batching=str(training.get("batching", "budget")),
-            early_stopping=EarlyStopping.from_mapping(training.get("early_stopping")),
-        )
-        config.check()
-        return config
-
-    def check(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
-            raise StudyInputError(
-                "training.epochs and training.batch_size must be >= 1 and "
-                f"training.learning_rate > 0, got {self.epochs}, {self.batch_size}, "
-                f"{self.learning_rate}"
-            )
-        if self.optimizer not in OPTIMIZERS:
-            raise StudyInputError(
-                f"training.optimizer {self.optimizer!r} is unknown; known: {sorted(OPTIMIZERS)}"
-            )
-        if not 0.0 <= self.momentum < 1.0:
-            raise StudyInputError(f"training.momentum must be in [0, 1), got {self.momentum}")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise StudyInputError(f"training.seeds must be distinct and non-empty: {self.seeds}")
-        if self.loss_weighting not in LOSS_COMBINERS:
-            raise StudyInputError(
-                f"training.loss_weighting {self.loss_weighting!r} is unknown; known: "
-                f"{list(LOSS_COMBINERS)}"
-            )
-        task_weights([], dict(self.loss_weights))  # checks the values
-        if self.batching not in BATCHING_MODES:
-            raise StudyInputError(
-                f"training.batching {self.batching!r} is unknown; use one of {BATCHING_MODES}"
-            )
 
 
 @dataclass(frozen=True)
@@ -157,20 +78,6 @@ class EpochEnd:
 
 
 EpochCallback = Callable[[EpochEnd], None]
-
-
-@dataclass
-class RunRecords:
-    """Rows of one (fold, seed) run, without fold and seed."""
-
-    curve: list[tuple[str, int, float]] = field(default_factory=list)  # task, step, loss
-    # task, epoch, metric, value
-    history: list[tuple[str, int, str, float]] = field(default_factory=list)
-    final: list[tuple[str, str, float]] = field(default_factory=list)  # task, metric, value
-    per_class: list[tuple] = field(default_factory=list)  # task, class, precision, recall, f1, n
-    confusion: list[tuple[str, str, str, int]] = field(default_factory=list)  # task, true, pred, n
-    best_epochs: dict[str, int] = field(default_factory=dict)  # task -> epoch of its scored weights
-    gates: dict[str, list[float]] = field(default_factory=dict)  # adapters: open gates per layer
 
 
 @dataclass
@@ -230,39 +137,13 @@ class RunState:
         return self.patience is not None and self.stop.all_done(list(self.task_names))
 
 
-@contextmanager
-def torch_settings(threads: int) -> Iterator[None]:
-    """Deterministic algorithms and a fixed thread count; the previous settings come back after."""
-    previous = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
-    torch.set_num_threads(max(1, threads))
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous[0])
-        torch.use_deterministic_algorithms(previous[1])
-
-
 # One run ----------------------------------------------------------------------------------------
-
-_startup_logged = False
-
-
-def log_startup() -> None:
-    """Log, once per process, the CPU seconds it spent before its first batch (interpreter, the
-    job's preamble, imports, reading the inputs): `benchmarks/study.py` reads this line."""
-    global _startup_logged
-    if not _startup_logged:
-        _startup_logged = True
-        logger.info("startup: %.3f CPU-s before the first batch", time.process_time())
-
-
 
 def new_run_state(
     tasks: list[Task],
     fold: FoldData,
     model_config: Mapping,
-    config: TrainingConfig,
+    config: TrainingSettings,
     seeds: RunSeeds,
     train_positions: torch.Tensor,
 ) -> RunState:
@@ -378,7 +259,7 @@ def train_run(
     fold: FoldData,
     seed: int,
     model_config: Mapping,
-    config: TrainingConfig,
+    config: TrainingSettings,
     checkpoints: Checkpointer | None = None,
     on_epoch_end: EpochCallback | None = None,
 ) -> RunRecords:
@@ -421,43 +302,6 @@ def train_run(
         return _finish(state, tasks, fold)
 
 
-# Tables and efficiency --------------------------------------------------------------------------
-
-
-def records_tables(runs: dict[tuple[int, int], RunRecords]) -> dict[str, pd.DataFrame]:
-    """The metrics, curve, history, per_class and confusion tables of all runs."""
-    rows: dict[str, list[tuple]] = {name: [] for name in TABLE_COLUMNS}
-    for (fold, seed), records in sorted(runs.items()):
-        rows["curve"] += [(t, fold, seed, *rest) for t, *rest in records.curve]
-        rows["history"] += [(t, fold, seed, *rest) for t, *rest in records.history]
-        rows["metrics"] += [(t, fold, seed, *rest) for t, *rest in records.final]
-        rows["per_class"] += [(t, fold, seed, *rest) for t, *rest in records.per_class]
-        rows["confusion"] += [(t, fold, seed, *rest) for t, *rest in records.confusion]
-    return {name: _table(rows[name], columns) for name, columns in TABLE_COLUMNS.items()}
-
-
-TABLE_COLUMNS = {
-    "metrics": METRICS_COLUMNS,
-    "curve": CURVE_COLUMNS,
-    "history": HISTORY_COLUMNS,
-    "per_class": PER_CLASS_COLUMNS,
-    "confusion": CONFUSION_COLUMNS,
-}
-
-
-def _table(rows: list[tuple], dtypes: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(dtypes)).astype(dtypes)
-
-
-def _gate_summary(records: dict[tuple[int, int], RunRecords]) -> dict[str, list[float]]:
-    """Mean fraction of open adapter gates per layer and task over the runs."""
-    per_task: dict[str, list[list[float]]] = {}
-    for run in records.values():
-        for task, fractions in run.gates.items():
-            per_task.setdefault(task, []).append(fractions)
-    return {task: np.mean(runs, axis=0).tolist() for task, runs in per_task.items()}
-
-
 def train_study_model(
     tasks: dict[str, dict],
     manifests: dict[str, str],
@@ -486,7 +330,8 @@ def train_study_model(
     when one is due (tests use it to simulate interruptions).
     """
     check_model_config(model)
-    config = TrainingConfig.from_mapping(training)
+    config = TrainingSettings.from_config(training)
+    task_weights([], dict(config.loss_weights))  # checks the task names' weights
     options = DataOptions.from_training(training)
     datasets, task_list = load_inputs(tasks, manifests, features, splits, clip_rows, options)
     folds = common_folds(datasets)
@@ -519,7 +364,7 @@ def train_study_model(
         efficiency["best_epoch"] = {
             f"{fold}/{seed}": run.best_epochs for (fold, seed), run in sorted(records.items())
         }
-    gates = _gate_summary(records)
+    gates = gate_summary(records)
     if gates:
         efficiency["adapter_open_fraction"] = gates
     out = Path(out_dir)

@@ -1,0 +1,74 @@
+"""The records of a model's runs and the tidy tables they become (docs/contracts.md, Models)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+RUN_COLUMNS = {"task": str, "fold": "int64", "seed": "int64"}
+METRICS_COLUMNS = {**RUN_COLUMNS, "metric": str, "value": "float64"}
+CURVE_COLUMNS = {**RUN_COLUMNS, "step": "int64", "loss": "float64"}
+HISTORY_COLUMNS = {**RUN_COLUMNS, "epoch": "int64", "metric": str, "value": "float64"}
+PER_CLASS_COLUMNS = {
+    **RUN_COLUMNS,
+    "class": str,
+    "precision": "float64",
+    "recall": "float64",
+    "f1": "float64",
+    "support": "int64",
+}
+CONFUSION_COLUMNS = {**RUN_COLUMNS, "true": str, "predicted": str, "count": "int64"}
+
+
+@dataclass
+class RunRecords:
+    """Rows of one (fold, seed) run, without fold and seed."""
+
+    curve: list[tuple[str, int, float]] = field(default_factory=list)  # task, step, loss
+    # task, epoch, metric, value
+    history: list[tuple[str, int, str, float]] = field(default_factory=list)
+    final: list[tuple[str, str, float]] = field(default_factory=list)  # task, metric, value
+    per_class: list[tuple] = field(default_factory=list)  # task, class, precision, recall, f1, n
+    confusion: list[tuple[str, str, str, int]] = field(default_factory=list)  # task, true, pred, n
+    best_epochs: dict[str, int] = field(default_factory=dict)  # task -> epoch of its scored weights
+    gates: dict[str, list[float]] = field(default_factory=dict)  # adapters: open gates per layer
+
+
+
+
+
+def records_tables(runs: dict[tuple[int, int], RunRecords]) -> dict[str, pd.DataFrame]:
+    """The metrics, curve, history, per_class and confusion tables of all runs."""
+    rows: dict[str, list[tuple]] = {name: [] for name in TABLE_COLUMNS}
+    for (fold, seed), records in sorted(runs.items()):
+        rows["curve"] += [(t, fold, seed, *rest) for t, *rest in records.curve]
+        rows["history"] += [(t, fold, seed, *rest) for t, *rest in records.history]
+        rows["metrics"] += [(t, fold, seed, *rest) for t, *rest in records.final]
+        rows["per_class"] += [(t, fold, seed, *rest) for t, *rest in records.per_class]
+        rows["confusion"] += [(t, fold, seed, *rest) for t, *rest in records.confusion]
+    return {name: _table(rows[name], columns) for name, columns in TABLE_COLUMNS.items()}
+
+
+TABLE_COLUMNS = {
+    "metrics": METRICS_COLUMNS,
+    "curve": CURVE_COLUMNS,
+    "history": HISTORY_COLUMNS,
+    "per_class": PER_CLASS_COLUMNS,
+    "confusion": CONFUSION_COLUMNS,
+}
+
+
+def _table(rows: list[tuple], dtypes: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(dtypes)).astype(dtypes)
+
+
+def gate_summary(records: dict[tuple[int, int], RunRecords]) -> dict[str, list[float]]:
+    """Mean fraction of open adapter gates per layer and task over the runs."""
+    per_task: dict[str, list[list[float]]] = {}
+    for run in records.values():
+        for task, fractions in run.gates.items():
+            per_task.setdefault(task, []).append(fractions)
+    return {task: np.mean(runs, axis=0).tolist() for task, runs in per_task.items()}
