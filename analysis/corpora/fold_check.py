@@ -35,7 +35,8 @@ def check_training_classes(
             manifest = read_table(manifests[dataset])
             folds = read_table(splits[dataset])[["clip_id", "fold"]]
             tables[dataset] = manifest.merge(folds, on="clip_id", how="left", validate="one_to_one")
-        problems.extend(_missing_classes(TaskSpec.from_config(name, dict(spec)), tables[dataset], splits[dataset]))
+        options = {key: value for key, value in spec.items() if key != "control"}  # same classes
+        problems.extend(_missing_classes(TaskSpec.from_config(name, options), tables[dataset], splits[dataset]))
     if problems:
         raise StudyInputError("\n".join(problems))
 

@@ -115,6 +115,8 @@ def test_group_task_unseen_classes(tmp_path):
     manifest.to_parquet(tmp_path / "m.parquet"), folds.to_parquet(tmp_path / "s.parquet")
     files = ({"d": str(tmp_path / "m.parquet")}, {"d": str(tmp_path / "s.parquet")})
     check_training_classes({"words": {"dataset": "d", "label": "word"}}, *files)  # every word in every fold
+    control = {"words_control": {"dataset": "d", "label": "word", "control": True}}
+    check_training_classes(control, *files)  # a control task has its base task's classes
     with pytest.raises(StudyInputError) as error:
         check_training_classes({"words": {"dataset": "d", "label": "word"},
                                 "who": {"dataset": "d", "label": "speaker"}}, *files)
