@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -51,49 +51,28 @@ def gate_values(gate: torch.Tensor, slope: float) -> torch.Tensor:
     return torch.clamp(slope * gate, 0.0, 1.0)
 
 
-@dataclass(frozen=True)
-class AdapterConfig:
-    """The adapter network's settings: `ModelSettings` with the adapter channels resolved."""
-
-    channels: tuple[int, ...]
-    adapter_channels: tuple[int, ...]
-    dropout: float
-    cost_lambda: float
-    cost_measure: str
-    gate_init: float
-    gate_slope_start: float
-    gate_slope_end: float
-
-    @classmethod
-    def from_settings(cls, settings: ModelSettings) -> AdapterConfig:
-        channels = settings.channels
-        adapter = settings.adapter_channels or tuple(max(1, c // 2) for c in channels)
-        if len(adapter) != len(channels):
-            raise StudyInputError(
-                f"model.adapter_channels needs one count per conv layer ({len(channels)}), "
-                f"got {list(adapter)}"
-            )
-        if settings.gate_slope_start > settings.gate_slope_end:
-            raise StudyInputError(
-                "model.gate_slope_start and model.gate_slope_end need start <= end, got "
-                f"{settings.gate_slope_start}, {settings.gate_slope_end}"
-            )
-        return cls(
-            channels=channels,
-            adapter_channels=adapter,
-            dropout=settings.dropout,
-            cost_lambda=settings.cost_lambda,
-            cost_measure=settings.cost_measure,
-            gate_init=settings.gate_init,
-            gate_slope_start=settings.gate_slope_start,
-            gate_slope_end=settings.gate_slope_end,
+def with_adapter_channels(settings: ModelSettings) -> ModelSettings:
+    """`settings` with `adapter_channels` resolved (half of `channels` when not given) and the
+    checks the schema cannot make (one adapter width per conv layer, slopes that rise)."""
+    channels = settings.channels
+    adapter = settings.adapter_channels or tuple(max(1, c // 2) for c in channels)
+    if len(adapter) != len(channels):
+        raise StudyInputError(
+            f"model.adapter_channels needs one count per conv layer ({len(channels)}), "
+            f"got {list(adapter)}"
         )
+    if settings.gate_slope_start > settings.gate_slope_end:
+        raise StudyInputError(
+            "model.gate_slope_start and model.gate_slope_end need start <= end, got "
+            f"{settings.gate_slope_start}, {settings.gate_slope_end}"
+        )
+    return replace(settings, adapter_channels=adapter)
 
 
 class TaskAdapter(nn.Module):
     """One task's adapter column: conv blocks and one gate variable per adapter channel."""
 
-    def __init__(self, config: AdapterConfig, generator: torch.Generator) -> None:
+    def __init__(self, config: ModelSettings, generator: torch.Generator) -> None:
         super().__init__()
         inputs = [1] + [s + a for s, a in zip(config.channels, config.adapter_channels)]
         self.blocks = nn.ModuleList(
@@ -119,7 +98,7 @@ class AdapterNet(MultiTaskNet):
 
     def __init__(
         self,
-        config: AdapterConfig,
+        config: ModelSettings,
         input_shape: InputShape,
         head_sizes: Mapping[str, int],
         seeds: RunSeeds,
@@ -213,5 +192,5 @@ def build_adapter_net(
     head_sizes: Mapping[str, int],
     seeds: RunSeeds,
 ) -> AdapterNet:
-    return AdapterNet(AdapterConfig.from_settings(settings), input_shape, head_sizes, seeds)
+    return AdapterNet(with_adapter_channels(settings), input_shape, head_sizes, seeds)
 
