@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +51,12 @@ def test_filled_section_leaves_the_callers_mapping_alone() -> None:
     filled = study_config.section("model", given)
     assert given == {"type": "cnn"}
     assert filled["type"] == "cnn" and "channels" in filled
+
+
+def test_the_default_study_and_its_schema_defaults_build_a_dag() -> None:
+    """config.yaml (with `early_stopping: null`) validates and fills its defaults in Snakemake."""
+    repo = Path(__file__).resolve().parents[1]
+    snakemake = Path(sys.executable).with_name("snakemake")
+    result = subprocess.run([str(snakemake), "-s", str(repo / "Snakefile"), "-n", "--quiet"],
+                            cwd=repo, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -27,6 +27,9 @@ _coerced = coerce_numbers(config, _SCHEMA)
 config.clear()
 config.update(_coerced)
 
+# `early_stopping: null` means what leaving it out means; Snakemake's defaults would descend into null.
+if (config.get("training") or {}).get("early_stopping", False) is None:
+    del config["training"]["early_stopping"]
 validate(config, schema="../schemas/config.schema.yaml")
 
 
