@@ -10,6 +10,9 @@ rule demo_corpus:
     benchmark:
         "results/benchmarks/demo_corpus/{corpus}.tsv"
     threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
     conda:
         "../envs/analysis.yaml"
     script:
@@ -33,6 +36,9 @@ rule index_dataset:
     log:
         "logs/index_dataset/{dataset}.log",
     threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
     conda:
         "../envs/analysis.yaml"
     script:

@@ -26,6 +26,9 @@ rule extract_features:
     benchmark:
         "results/benchmarks/extract_features/{extractor}/{dataset}.tsv"
     threads: 2
+    resources:
+        mem_mb=extract_mem_mb,
+        runtime=audio_runtime,
     conda:
         "../envs/analysis.yaml"
     script:

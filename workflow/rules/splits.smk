@@ -15,6 +15,9 @@ rule make_splits:
     log:
         "logs/make_splits/{dataset}.log",
     threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
     conda:
         "../envs/analysis.yaml"
     script:

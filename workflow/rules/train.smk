@@ -23,6 +23,9 @@ rule train_single:
     benchmark:
         "results/benchmarks/train_single/{task}.tsv"
     threads: 1
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
     conda:
         "../envs/analysis.yaml"
     script:
@@ -51,6 +54,9 @@ rule train_pair:
     benchmark:
         "results/benchmarks/train_pair/{task_a}__{task_b}.tsv"
     threads: 1
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
     conda:
         "../envs/analysis.yaml"
     script:
