@@ -2,6 +2,7 @@ rule demo_corpus:
     """Render an embedded demo corpus offline, deterministically from its seed."""
     output:
         manifest="resources/demo/{corpus}/manifest.csv",
+        audio=directory("resources/demo/{corpus}/audio"),
     params:
         spec=demo_spec,
         sample_rate=config["sample_rate"],
