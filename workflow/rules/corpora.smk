@@ -14,6 +14,7 @@ rule demo_corpus:
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:
@@ -40,6 +41,7 @@ rule index_dataset:
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:

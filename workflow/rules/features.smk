@@ -29,6 +29,7 @@ rule extract_features:
     resources:
         mem_mb=extract_mem_mb,
         runtime=audio_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:

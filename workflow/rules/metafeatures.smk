@@ -12,6 +12,7 @@ rule audio_stats:
     resources:
         mem_mb=small_mem_mb,
         runtime=audio_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:

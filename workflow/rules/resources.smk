@@ -74,6 +74,11 @@ def small_runtime(wildcards, attempt):
     return 30 * attempt
 
 
+def job_attempt(wildcards, attempt):
+    """The attempt number, for the job's log (analysis/logs.py keeps the logs of earlier attempts)."""
+    return attempt
+
+
 # Jobs of a few seconds that read only the study's tables run on the machine running Snakemake:
 # on a cluster each would wait in the queue far longer than it runs.
 if EXTERNAL:

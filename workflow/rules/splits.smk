@@ -18,6 +18,7 @@ rule make_splits:
     resources:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:

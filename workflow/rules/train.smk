@@ -26,6 +26,7 @@ rule train_single:
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:
@@ -57,6 +58,7 @@ rule train_pair:
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:
