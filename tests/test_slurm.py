@@ -45,10 +45,16 @@ def _cluster_problem() -> str | None:
     return None
 
 
-CLUSTER_PROBLEM = _cluster_problem()
 pytestmark = pytest.mark.workflow
 needs_plugin = pytest.mark.skipif(PLUGIN_PROBLEM is not None, reason=str(PLUGIN_PROBLEM))
-needs_cluster = pytest.mark.skipif(CLUSTER_PROBLEM is not None, reason=str(CLUSTER_PROBLEM))
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster() -> None:
+    """Skip, with the reason, unless a SLURM cluster answers (asked only when such a test runs)."""
+    problem = _cluster_problem()
+    if problem:
+        pytest.skip(problem)
 
 CONFIG = BASE_CONFIG  # two datasets, three tasks, two folds, two epochs
 # The study tables (every model's scores and curves, task features, gains) and one analysis table.
@@ -95,8 +101,7 @@ def test_profile_dry_run_lists_training_jobs_with_memory_and_runtime(tmp_path):
         assert re.search(r"mem_mb=\d+", block) and re.search(r"runtime=\d+", block), block
 
 
-@needs_cluster
-def test_study_through_slurm_equals_a_local_run(tmp_path):
+def test_study_through_slurm_equals_a_local_run(slurm_cluster, tmp_path):
     local = make_study(tmp_path / "local")
     result = run(local, CONFIG, *TABLES)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -118,17 +123,16 @@ def test_study_through_slurm_equals_a_local_run(tmp_path):
 # the last finished epoch or the one saved on SIGTERM, and the job completes within a few attempts.
 LONG_CONFIG = CONFIG | {
     "model": {"type": "dnn", "hidden": [512, 512, 512], "dropout": 0.0},
-    "training": {"epochs": 200, "batch_size": 2, "seeds": [0]},
+    "training": {"epochs": 1000, "batch_size": 2, "seeds": [0]},
 }
 
 
-@needs_cluster
-def test_training_job_at_a_one_minute_limit_completes_by_resuming(tmp_path):
+def test_training_job_at_a_one_minute_limit_completes_by_resuming(slurm_cluster, tmp_path):
     study = make_study(tmp_path, per_class=16)
     target = "results/models/single/tones_level/metrics.parquet"
     short = ["train_single:slurm_partition=short", "train_single:runtime=1",
              "train_single:slurm_extra='--signal=TERM@10'"]
-    result = run(study, CONFIG | LONG_CONFIG, "--profile", str(PROFILE), "--retries", "8",
+    result = run(study, CONFIG | LONG_CONFIG, "--profile", str(PROFILE), "--retries", "12",
                  "--set-resources", *short, "--", target, timeout=1800)
     log = (study / "logs/train_single/tones_level.log").read_text()
     attempts = log.count("===== job attempt ")
