@@ -99,12 +99,13 @@ def _check_external(folder):
             )
 
 
+# No file is looked at while the Snakefile is parsed (every SLURM job parses it again, on its node):
+# the dataset folders and external tables are checked by the input functions of the jobs that read
+# them (index_inputs, external_inputs), when the DAG is built, before any job runs.
 if EXTERNAL:
     TASKS, PAIRS = {}, []
-    _check_external(EXTERNAL)
 else:
     TASKS = _tasks_by_name(DATASETS)
-    _check_datasets(DATASETS)
     PAIRS = [(a, b) for a, b in combinations(sorted(TASKS), 2)]
     if not PAIRS:
         raise WorkflowError("config: the study needs at least two tasks (datasets.*.tasks) to form a pair.")
@@ -158,8 +159,18 @@ def stratify_column(dataset):
 # Input functions ---------------------------------------------------------------------------------
 
 
+_CHECKED_DATASETS = set()
+
+
 def index_inputs(wildcards):
-    """A demo dataset is rendered first; a user's manifest file is tracked so an edit reindexes."""
+    """A demo dataset is rendered first; a user's manifest file is tracked so an edit reindexes.
+
+    The datasets' config is checked against the file system here (folder, manifest header...), when
+    the DAG is built, not at parse time: Snakemake's own process checks every dataset once, so one
+    message lists every problem; a job's process (on a cluster node) checks only its dataset."""
+    names = sorted(DATASETS) if workflow.is_main_process else [wildcards.dataset]
+    _check_datasets({name: DATASETS[name] for name in names if name not in _CHECKED_DATASETS})
+    _CHECKED_DATASETS.update(names)
     spec = dataset_config(wildcards.dataset)
     if "demo" in spec:
         return [f"resources/demo/{wildcards.dataset}/manifest.csv"]
@@ -283,8 +294,10 @@ def dataset_factors():
     }
 
 
-def external_inputs():
-    """The tables of an external study; the optional ones only when they exist."""
+def external_inputs(wildcards):
+    """The tables of an external study; the optional ones only when they exist (looked at when
+    the DAG is built, not at parse time)."""
+    _check_external(EXTERNAL)
     names = ["runs.csv", "curves.csv", "task_features.csv", "per_class.csv"]
     paths = [Path(EXTERNAL) / name for name in names]
     return [str(path) for path in paths[:2]] + [str(path) for path in paths[2:] if path.exists()]

@@ -2,6 +2,7 @@ rule demo_corpus:
     """Render an embedded demo corpus offline, deterministically from its seed."""
     output:
         manifest="resources/demo/{corpus}/manifest.csv",
+        audio=directory("resources/demo/{corpus}/audio"),
     params:
         spec=demo_spec,
         sample_rate=config["sample_rate"],
@@ -10,6 +11,10 @@ rule demo_corpus:
     benchmark:
         "results/benchmarks/demo_corpus/{corpus}.tsv"
     threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:
@@ -39,6 +44,10 @@ checkpoint index_dataset:
     benchmark:
         "results/benchmarks/index_dataset/{dataset}.tsv"
     threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:

@@ -27,6 +27,10 @@ rule extract_features:
     benchmark:
         "results/benchmarks/extract_features/{extractor}/{dataset}.tsv"
     threads: 2
+    resources:
+        mem_mb=extract_mem_mb,
+        runtime=audio_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:

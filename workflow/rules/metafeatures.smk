@@ -11,6 +11,10 @@ rule audio_stats:
     benchmark:
         "results/benchmarks/audio_stats/{dataset}.tsv"
     threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=audio_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:
@@ -22,7 +26,7 @@ if EXTERNAL:
     rule import_results:
         """A study trained elsewhere: its runs, curves and task features as the study tables."""
         input:
-            external_inputs(),
+            external_inputs,
         output:
             runs="results/study/runs.parquet",
             curves="results/study/curves.parquet",

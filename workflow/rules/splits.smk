@@ -18,6 +18,10 @@ rule make_splits:
     benchmark:
         "results/benchmarks/make_splits/{dataset}.tsv"
     threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:

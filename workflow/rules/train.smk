@@ -24,6 +24,10 @@ rule train_single:
     benchmark:
         "results/benchmarks/train_single/{task}.tsv"
     threads: 1
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:
@@ -53,6 +57,10 @@ rule train_pair:
     benchmark:
         "results/benchmarks/train_pair/{task_a}__{task_b}.tsv"
     threads: 1
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
     script:

@@ -1,7 +1,7 @@
 from analysis.features.extract import extract_features
 from analysis.logs import log_to_file
 
-log_to_file(snakemake.log[0])
+log_to_file(snakemake.log[0], attempt=snakemake.resources.get("attempt"))
 extract_features(
     snakemake.input.manifest,
     snakemake.output.features,

@@ -1,7 +1,7 @@
 from analysis.corpora.readers import index_dataset
 from analysis.logs import log_to_file
 
-log_to_file(snakemake.log[0])
+log_to_file(snakemake.log[0], attempt=snakemake.resources.get("attempt"))
 index_dataset(
     snakemake.wildcards.dataset,
     snakemake.params.reader,

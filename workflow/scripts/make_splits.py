@@ -1,7 +1,7 @@
 from analysis.corpora.splits import make_splits
 from analysis.logs import log_to_file
 
-log_to_file(snakemake.log[0])
+log_to_file(snakemake.log[0], attempt=snakemake.resources.get("attempt"))
 make_splits(
     snakemake.input.manifest,
     snakemake.output.splits,

@@ -4,7 +4,7 @@ from analysis.corpora.fold_check import check_training_classes
 from analysis.logs import log_to_file
 from analysis.mtl.train import train_study_model
 
-log_to_file(snakemake.log[0])
+log_to_file(snakemake.log[0], attempt=snakemake.resources.get("attempt"))
 datasets = snakemake.params.datasets
 clip_rows = None
 if "clip_rows" in snakemake.input.keys():  # noqa: SIM118 (a Namedlist: `in` looks at values)
