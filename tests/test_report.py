@@ -63,6 +63,15 @@ def test_gain_matrix_is_task_by_task_with_empty_diagonal() -> None:
     assert matrix.loc["kws", "spk"] == pytest.approx(expected)
 
 
+def test_control_tasks_are_columns_of_the_gain_matrix_not_rows() -> None:
+    gains = pd.concat([small_gains(), small_gains().query("main == 'kws' and aux == 'spk'")
+                       .assign(aux="kws_control")])
+    matrix = gain_matrix(pair_gain_table(gains))
+    assert list(matrix.index) == ["esc", "kws", "spk"]
+    assert list(matrix.columns) == ["esc", "kws", "kws_control", "spk"]
+    assert not np.isnan(matrix.loc["kws", "kws_control"])
+
+
 def test_heatmap_labels_mark_significant_cells() -> None:
     means = pd.DataFrame([[np.nan, 0.1234], [-0.05, np.nan]])
     q_values = pd.DataFrame([[np.nan, 0.01], [0.3, np.nan]])

@@ -15,6 +15,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from analysis.io import atomic_path, read_table  # noqa: E402
+from analysis.mtl.controls import is_control
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +38,12 @@ def note(axes: plt.Axes, text: str) -> None:
 
 
 def gain_matrix(pair_gains: pd.DataFrame, value: str = "mean_gain") -> pd.DataFrame:
-    """`value` of each ordered pair, main tasks as rows and auxiliary tasks as columns."""
+    """`value` of each ordered pair, main tasks as rows and auxiliary tasks as columns. A control
+    task (`controls: true`) is only ever an auxiliary task, so it has a column and no row."""
     tasks = sorted(set(pair_gains["main"]).union(pair_gains["aux"]))
+    mains = [task for task in tasks if not is_control(task)]
     matrix = pair_gains.pivot_table(index="main", columns="aux", values=value, aggfunc="mean")
-    return matrix.reindex(index=tasks, columns=tasks).astype(float)
+    return matrix.reindex(index=mains, columns=tasks).astype(float)
 
 
 def heatmap_labels(means: pd.DataFrame, q_values: pd.DataFrame, alpha: float,
