@@ -100,8 +100,8 @@ def plot_gain_heatmap(pair_gains_path: str, out_png: str, metric: str | None = N
     folds = gain_matrix(pair_gains, "n")
     limit = max(float(np.nanmax(np.abs(means.to_numpy()))), 1e-9) if means.notna().any().any() \
         else 1.0
-    size = 1.2 + 0.8 * len(means)
-    figure, axes = plt.subplots(figsize=(size + 1.5, size))
+    width, height = 3.5 + 0.8 * len(means.columns), 2.5 + 0.8 * len(means)  # cells of 0.8 inch
+    figure, axes = plt.subplots(figsize=(width, height))
     sns.heatmap(means, ax=axes, cmap="RdBu", center=0.0, vmin=-limit, vmax=limit,
                 annot=heatmap_labels(means, q_values, alpha, folds), fmt="", square=True,
                 linewidths=0.5, cbar_kws={"label": f"mean gain ({metric or 'score'})"})
