@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,5 @@ def write_json(obj: Any, path: str | os.PathLike) -> None:
 
 def write_array(array: np.ndarray, path: str | os.PathLike) -> None:
     """Write an `.npy` file that `np.load(path, mmap_mode="r")` can map."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, array)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, array)

@@ -219,7 +219,7 @@ def regression_inputs(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_regression_recovers_a_planted_slope_and_skips_collinear_features() -> None:
     gains, features = regression_inputs()
     table = regression_table(gains, features, selection=2, permutations=199).set_index("term")
-    assert list(table.index)[0] == "Intercept" and len(table) == 3
+    assert next(iter(table.index)) == "Intercept" and len(table) == 3
     assert "f_noise" in table.index  # f_copy (|r| > 0.9 with the first pick) is skipped
     signal = "f_signal" if "f_signal" in table.index else "f_copy"
     sd = features[signal].std(ddof=0)

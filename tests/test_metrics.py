@@ -33,7 +33,7 @@ def test_multiclass_report_matches_scikit_learn() -> None:
     )
     expected_auc = roc_auc_score(outputs.codes, outputs.probabilities, multi_class="ovr")
     assert report.scores["roc_auc"] == pytest.approx(expected_auc)
-    p, r, f, s = precision_recall_fscore_support(outputs.codes, predicted, zero_division=0)
+    _p, _r, f, s = precision_recall_fscore_support(outputs.codes, predicted, zero_division=0)
     assert [row[3] for row in report.per_class] == pytest.approx(f)
     assert [row[4] for row in report.per_class] == s.tolist()
     assert len(report.confusion) == 9

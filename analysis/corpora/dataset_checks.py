@@ -12,13 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.corpora.presets import resolve_dataset
-from analysis.corpora.splits import parse_folds_from, predefined_folds
-from analysis.corpora.tasks import TaskSpec, individual_labels, task_labels
-from analysis.errors import StudyInputError
-
-logger = logging.getLogger(__name__)
-
 from analysis.corpora.annotations import listing_text
 from analysis.corpora.file_readers import (
     BAD_FILES_MODES,
@@ -31,6 +24,12 @@ from analysis.corpora.file_readers import (
     known_readers,
     manifest_file,
 )
+from analysis.corpora.presets import resolve_dataset
+from analysis.corpora.splits import parse_folds_from, predefined_folds
+from analysis.corpora.tasks import TaskSpec, individual_labels, task_labels
+from analysis.errors import StudyInputError
+
+logger = logging.getLogger(__name__)
 
 
 def check_tasks(

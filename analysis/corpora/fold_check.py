@@ -43,10 +43,7 @@ def check_training_classes(
 
 def _missing_classes(task: TaskSpec, table: pd.DataFrame, splits_path: str) -> list[str]:
     labels = task_labels(table, task)
-    if task.type == "multilabel":
-        per_clip = individual_labels(labels)
-    else:
-        per_clip = labels.dropna()
+    per_clip = individual_labels(labels) if task.type == "multilabel" else labels.dropna()
     classes = set(per_clip)
     folds = table["fold"].fillna(-1).astype(int)
     problems = []

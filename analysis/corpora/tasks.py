@@ -38,7 +38,7 @@ class TaskSpec:
     max_per_label: int | None = None
 
     @classmethod
-    def from_config(cls, name: str, spec: dict[str, Any]) -> "TaskSpec":
+    def from_config(cls, name: str, spec: dict[str, Any]) -> TaskSpec:
         """Build from the normalised dict the workflow passes (`dataset`, `label` and options)."""
         known = set(cls.__dataclass_fields__) - {"name"}
         unknown = set(spec) - known

@@ -31,7 +31,13 @@ from tqdm import tqdm
 from analysis.corpora.audio import load_audio, probe_audio
 from analysis.errors import StudyInputError
 from analysis.features.extractors import Extractor, get_extractor, pad_to, samples_for_frames
-from analysis.features.preparation import RowShape, cut_or_pad, resolve_preparation, row_shape, window_frames
+from analysis.features.preparation import (
+    RowShape,
+    cut_or_pad,
+    resolve_preparation,
+    row_shape,
+    window_frames,
+)
 from analysis.io import read_table, write_array, write_json
 
 logger = logging.getLogger(__name__)

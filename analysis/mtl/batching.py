@@ -24,8 +24,9 @@ PANNs' samplers do). `training.batching` chooses one:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 

@@ -22,10 +22,11 @@ import pickle
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import torch
 
@@ -123,7 +124,7 @@ class CheckpointSchedule:
     every_seconds: float | None = 60.0
 
     @classmethod
-    def from_mapping(cls, value: Mapping[str, Any] | None) -> "CheckpointSchedule":
+    def from_mapping(cls, value: Mapping[str, Any] | None) -> CheckpointSchedule:
         value = dict(value or {})
         unknown = set(value) - {"every_epochs", "every_seconds"}
         if unknown:

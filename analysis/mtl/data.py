@@ -21,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -16,7 +16,7 @@ is absent) and returns one scalar. Its parameters, if any, are optimised with th
 from __future__ import annotations
 
 import logging
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,7 +68,7 @@ class StopState:
         return {task: vars(stop).copy() for task, stop in sorted(self.tasks.items())}
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "StopState":
+    def from_state(cls, state: Mapping[str, Any]) -> StopState:
         return cls({task: TaskStop(**values) for task, values in state.items()})
 
 

@@ -19,8 +19,9 @@ mask of the labels present (multilabel, at most `MAX_LABELS` labels).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -169,7 +170,7 @@ class MultilabelTask(_TaskBase):
         return ((np.asarray(codes)[:, None] >> bits) & 1).astype(np.int64)  # (n, n_labels)
 
 
-Task = Union[MulticlassTask, BinaryTask, MultilabelTask]
+Task = MulticlassTask | BinaryTask | MultilabelTask
 
 
 def _spec(name: str, spec: Mapping[str, Any]) -> TaskSpec:

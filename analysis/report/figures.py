@@ -8,13 +8,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.patches import Rectangle
 
-from analysis.io import atomic_path, read_table  # noqa: E402
+from analysis.io import atomic_path, read_table
 from analysis.mtl.controls import is_control
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def _correlation_points(axes: plt.Axes, table: pd.DataFrame, alpha: float) -> No
         high = (table["pearson_ci_high"] - table["pearson_r"]).fillna(0)[rows]
         axes.errorbar(table["pearson_r"][rows], positions[rows], xerr=[low, high], fmt="o",
                       color=colour, capsize=3, label=label)
-    for position, (r, q, high) in enumerate(zip(table["pearson_r"], table["q_value"],
+    for position, (_r, q, high) in enumerate(zip(table["pearson_r"], table["q_value"],
                                                 table["pearson_ci_high"].fillna(table["pearson_r"]))):
         if q < alpha:
             axes.text(min(high + 0.03, 1.0), position, "*", va="center", fontsize=12)

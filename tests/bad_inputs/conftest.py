@@ -12,8 +12,8 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: study_data
 
-from analysis.corpora.readers import index_dataset  # noqa: E402
-from analysis.errors import StudyInputError  # noqa: E402
+from analysis.corpora.readers import index_dataset
+from analysis.errors import StudyInputError
 
 RATE = 8000
 
