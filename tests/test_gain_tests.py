@@ -133,6 +133,20 @@ def test_control_tasks_are_only_controls() -> None:
     assert table.loc[("aux", "a_control"), "n_pairs"] == 1
 
 
+def test_category_intervals_are_over_main_tasks() -> None:
+    # a's two cross-dataset pairs count once: the mean over main tasks is (0.3 + 0.0) / 2
+    pair_gains = pd.DataFrame({"main": ["a", "a", "b"], "aux": ["b", "c", "a"],
+                               "mean_gain": [0.2, 0.4, 0.0], "verdict": ["gain"] * 3})
+    factors = pd.DataFrame({"task": ["a", "b", "c"], "dataset": ["d1", "d2", "d3"],
+                            "domain": ["speech"] * 3}).astype("string")
+    row = category_summary(pair_gains, factors).set_index(["grouping", "category"]).loc[
+        ("dataset", "different datasets")]
+    assert row["n_pairs"] == 3 and row["n_main_tasks"] == 2
+    assert row["mean_gain"] == pytest.approx(0.15)
+    half_width = stats.t.ppf(0.975, 1) * np.std([0.3, 0.0], ddof=1) / np.sqrt(2)
+    assert row["ci_high"] - row["mean_gain"] == pytest.approx(half_width)
+
+
 def test_categories_need_factors_of_every_task() -> None:
     pair_gains = pd.DataFrame({"main": ["a"], "aux": ["z"], "mean_gain": [0.1], "verdict": ["gain"]})
     factors = pd.DataFrame({"task": ["a"], "dataset": ["d"], "domain": ["speech"]})

@@ -13,7 +13,7 @@ from analysis.io import read_table
 from analysis.meta.learning_curve import fit_log_curve, log_curve, mean_curve
 from analysis.report.figures import Q_THRESHOLD, note, save_figure, top_correlations
 from analysis.stats.correlations import pair_table
-from analysis.stats.gain_tests import pair_categories
+from analysis.stats.gain_tests import main_task_means, pair_categories
 
 logger = logging.getLogger(__name__)
 
@@ -132,20 +132,25 @@ def plot_gain_categories(pair_gains_path: str, factors_path: str, out_png: str) 
     pair_gains = read_table(pair_gains_path)
     categories = pair_categories(pair_gains[["main", "aux"]], read_table(factors_path)).merge(
         pair_gains[["main", "aux", "mean_gain"]], on=["main", "aux"])
+    per_main = main_task_means(categories)
     groupings = [g for g in ("dataset", "domain", "aux") if (categories["grouping"] == g).any()]
     figure, panels = _grid(max(len(groupings), 1), max(len(groupings), 1), size=3.8)
     if not groupings:
         note(panels[0], "no pair category")
     for axes, grouping in zip(panels, groupings):
         data = categories[categories["grouping"] == grouping]
-        sns.stripplot(data=data, x="mean_gain", y="category", ax=axes, color="0.4", size=4)
-        sns.pointplot(data=data, x="mean_gain", y="category", ax=axes, color="tab:red",
-                      linestyle="none", errorbar=("ci", 95), markers="D")
+        mains = per_main[per_main["grouping"] == grouping]
+        order = list(dict.fromkeys(data["category"]))
+        sns.stripplot(data=data, x="mean_gain", y="category", ax=axes, color="0.4", size=4,
+                      order=order)
+        sns.pointplot(data=mains, x="mean_gain", y="category", ax=axes, color="tab:red",
+                      linestyle="none", errorbar=("ci", 95), markers="D", order=order)
         axes.axvline(0.0, color="black", linewidth=0.6)
         axes.set_title(f"by {'auxiliary task' if grouping == 'aux' else grouping}")
         axes.set_xlabel("mean gain of the pair")
         axes.set_ylabel("")
-    figure.suptitle("MTL gain by pair category (points: pairs; diamonds: mean with 95 % CI)")
+    figure.suptitle("MTL gain by pair category (points: pairs; diamonds: mean over main tasks "
+                    "with 95 % CI, the main task as unit)")
     figure.tight_layout()
     save_figure(figure, out_png)
 

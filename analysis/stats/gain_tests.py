@@ -37,7 +37,7 @@ UNIT = "fold"
 PAIR_GAIN_COLUMNS = ["main", "aux", "unit", "n", "n_seeds", "test_train_ratio", "mean_single",
                      "mean_pair", "mean_gain", "ci_low", "ci_high", "mean_relative_gain",
                      "t_statistic", "p_value", "q_value", "verdict"]
-CATEGORY_COLUMNS = ["grouping", "category", "n_pairs", "mean_gain", "ci_low", "ci_high",
+CATEGORY_COLUMNS = ["grouping", "category", "n_pairs", "n_main_tasks", "mean_gain", "ci_low", "ci_high",
                     *(f"n_{verdict.replace(' ', '_')}" for verdict in VERDICTS)]
 CLASS_GAIN_COLUMNS = ["main", "aux", "class", "n", "single_f1", "pair_f1", "gain", "support"]
 RUN_KEYS = ["task", "fold", "seed"]
@@ -189,16 +189,28 @@ def verdict_kind(verdicts: pd.Series) -> pd.Series:
     return verdicts.where(~verdicts.str.startswith(NOT_TESTED), NOT_TESTED)
 
 
+def main_task_means(categories: pd.DataFrame) -> pd.DataFrame:
+    """grouping, category, main, mean_gain: the mean gain of each main task's pairs in a category.
+
+    Pairs of one main task share its single-task baseline and folds, so a category's interval is
+    taken over main tasks (the unit of inference), not over its pairs."""
+    keys = ["grouping", "category", "main"]
+    return categories.groupby(keys, sort=False, as_index=False)["mean_gain"].mean()
+
+
 def category_summary(pair_gains: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
-    """Per grouping and category: pairs, mean of the pairs' mean gains with a t CI, verdict counts."""
+    """Per grouping and category: pairs, main tasks, mean gain over main tasks with a t CI, and
+    verdict counts."""
     categories = pair_categories(pair_gains[PAIR_KEYS], factors).merge(
         pair_gains[[*PAIR_KEYS, "mean_gain", "verdict"]], on=PAIR_KEYS)
+    per_main = main_task_means(categories)
     rows = []
     for (grouping, category), group in categories.groupby(["grouping", "category"], sort=False):
-        mean, low, high = mean_interval(group["mean_gain"].to_numpy())
+        mains = per_main[(per_main["grouping"] == grouping) & (per_main["category"] == category)]
+        mean, low, high = mean_interval(mains["mean_gain"].to_numpy())
         counts = verdict_kind(group["verdict"]).value_counts()
         rows.append({"grouping": grouping, "category": category, "n_pairs": len(group),
-                     "mean_gain": mean, "ci_low": low, "ci_high": high,
+                     "n_main_tasks": len(mains), "mean_gain": mean, "ci_low": low, "ci_high": high,
                      **{f"n_{v.replace(' ', '_')}": int(counts.get(v, 0)) for v in VERDICTS}})
     return pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
 
