@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from analysis.errors import StudyInputError
+from analysis.config import section
 from analysis.io import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -120,27 +120,15 @@ class CheckpointSchedule:
     """Save after `every_epochs` epochs or `every_seconds` seconds since the last save, whichever
     comes first; None switches a criterion off (both off: only on SIGTERM)."""
 
-    every_epochs: int | None = None
-    every_seconds: float | None = 60.0
+    every_epochs: int | None
+    every_seconds: float | None
 
     @classmethod
     def from_mapping(cls, value: Mapping[str, Any] | None) -> CheckpointSchedule:
-        value = dict(value or {})
-        unknown = set(value) - {"every_epochs", "every_seconds"}
-        if unknown:
-            raise StudyInputError(
-                f"checkpoints: unknown key(s) {sorted(unknown)}; known: every_epochs, every_seconds"
-            )
-        epochs = value.get("every_epochs", cls.every_epochs)
-        seconds = value.get("every_seconds", cls.every_seconds)
-        if epochs is not None and (isinstance(epochs, bool) or int(epochs) != epochs or epochs < 1):
-            raise StudyInputError(f"checkpoints.every_epochs must be null or >= 1, got {epochs!r}")
-        if seconds is not None and (isinstance(seconds, bool) or not float(seconds) > 0):
-            raise StudyInputError(f"checkpoints.every_seconds must be null or > 0, got {seconds!r}")
-        return cls(
-            every_epochs=None if epochs is None else int(epochs),
-            every_seconds=None if seconds is None else float(seconds),
-        )
+        """From the config's `checkpoints` section; defaults and checks come from the schema."""
+        values = section("checkpoints", value)
+        epochs, seconds = values["every_epochs"], values["every_seconds"]
+        return cls(every_epochs=epochs, every_seconds=None if seconds is None else float(seconds))
 
     def due(self, epochs: int, seconds: float) -> bool:
         return (self.every_epochs is not None and epochs >= self.every_epochs) or (
