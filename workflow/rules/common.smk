@@ -6,8 +6,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-import yaml
-
+from analysis.config import schema as config_schema
 from analysis.config_checks import coerce_numbers, sorted_keys as _sorted_keys, top_level_problem
 from analysis.corpora.listing import dataset_fingerprint, file_digest
 from analysis.corpora.presets import resolve_dataset
@@ -17,8 +16,7 @@ from analysis.mtl.controls import CONTROL_SUFFIX, control_base, control_name
 from analysis.mtl.settings import model_keys_used, training_keys_used
 
 
-_SCHEMA_PATH = Path(workflow.current_basedir) / "../schemas/config.schema.yaml"
-_SCHEMA = yaml.safe_load(_SCHEMA_PATH.read_text())
+_SCHEMA = config_schema()  # the schema `validate` below reads, as the library reads it
 # One line for an unknown top-level key (the schema's message would be a page-long dump), and
 # numbers PyYAML leaves as strings (`1e-3`) read as numbers before the schema checks them.
 if (_problem := top_level_problem(config, _SCHEMA)) is not None:
