@@ -94,15 +94,15 @@ def main() -> None:
     parser.add_argument("--profile", help="dry-run under workflow/profiles/PROFILE (e.g. slurm)")
     args = parser.parse_args()
     costs = measured_costs(args.measured) if args.measured else {}
-    print(f"{'tasks':>5} {'datasets':>8} {'single':>6} {'pair':>6} {'jobs':>6} {'dry-run s':>9}"
+    print(f"{'tasks':>5} {'datasets':>8} {'models':>6} {'jobs':>6} {'dry-run s':>9}"
           + (f" {'cpu-h':>7} {'job-h':>7}" if costs else ""))
     unmeasured = set()
     for n_tasks in args.sizes:
         config = study_config(n_tasks)
         with tempfile.TemporaryDirectory(prefix="scale_") as folder:
             jobs, seconds = dry_run(Path(folder), config, args.profile)
-        line = (f"{n_tasks:>5} {len(config['datasets']):>8} {jobs['train_single']:>6} "
-                f"{jobs['train_pair']:>6} {sum(jobs.values()):>6} {seconds:>9.1f}")
+        line = (f"{n_tasks:>5} {len(config['datasets']):>8} {jobs['train_model']:>6} "
+                f"{sum(jobs.values()):>6} {seconds:>9.1f}")
         if costs:
             unmeasured |= {rule for rule in jobs if rule not in costs and rule != "all"}
             for column in ("cpu_time", "s"):

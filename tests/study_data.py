@@ -48,6 +48,11 @@ def planned_jobs(dry_run_output: str) -> dict[str, set[str]]:
     return dict(jobs)
 
 
+def trained_models(jobs: dict[str, set[str]], kind: str) -> set[str]:
+    """The `metrics.parquet` of the planned `train_model` jobs of one kind (single, pair, group)."""
+    return {path for path in jobs.get("train_model", set()) if path.startswith(f"results/models/{kind}/")}
+
+
 def _tone(freq: float, level: float, rng: np.random.Generator, seconds: float) -> np.ndarray:
     t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
     noise = 0.05 * rng.standard_normal(t.size)

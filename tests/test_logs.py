@@ -27,7 +27,7 @@ def attempt(log: Path, number: int, env: dict[str, str] | None = None) -> int:
 
 
 def test_a_retry_keeps_the_log_of_the_failed_attempt(tmp_path):
-    log = tmp_path / "logs/train_single/t.log"
+    log = tmp_path / "logs/train_model/single/t.log"
     assert attempt(log, 1) != 0
     assert attempt(log, 2, {"SLURM_JOB_ID": "42"}) == 0
     text = log.read_text()

@@ -83,7 +83,7 @@ def test_no_dataset_path_is_looked_at_while_the_snakefile_is_parsed(tmp_path):
     # that read a dataset looks at its folder, with the message naming the field.
     result = run(tmp_path, CONFIG, "--list-rules", timeout=300)
     assert result.returncode == 0, result.stderr[-4000:]
-    assert "train_pair" in result.stdout
+    assert "train_model" in result.stdout
     result = run(tmp_path, CONFIG, "--dry-run", timeout=300)
     assert result.returncode != 0
     assert "datasets.tones.path" in result.stdout + result.stderr
@@ -130,11 +130,11 @@ LONG_CONFIG = CONFIG | {
 def test_training_job_at_a_one_minute_limit_completes_by_resuming(slurm_cluster, tmp_path):
     study = make_study(tmp_path, per_class=16)
     target = "results/models/single/tones_level/metrics.parquet"
-    short = ["train_single:slurm_partition=short", "train_single:runtime=1",
-             "train_single:slurm_extra='--signal=TERM@10'"]
+    short = ["train_model:slurm_partition=short", "train_model:runtime=1",
+             "train_model:slurm_extra='--signal=TERM@10'"]
     result = run(study, CONFIG | LONG_CONFIG, "--profile", str(PROFILE), "--retries", "12",
                  "--set-resources", *short, "--", target, timeout=1800)
-    log = (study / "logs/train_single/tones_level.log").read_text()
+    log = (study / "logs/train_model/single/tones_level.log").read_text()
     attempts = log.count("===== job attempt ")
     assert result.returncode == 0, log[-3000:] + result.stderr[-3000:]
     assert attempts >= 2, "no retry in the log (did training end within the limit?): " + log[-2000:]

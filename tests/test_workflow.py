@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from study_data import chirps_dataset, noise_dataset, planned_jobs, tones_dataset
+from study_data import chirps_dataset, noise_dataset, planned_jobs, tones_dataset, trained_models
 from study_data import run_snakemake as snakemake
 
 pytestmark = pytest.mark.workflow
@@ -77,8 +77,8 @@ def test_adding_a_dataset_runs_only_what_is_new(finished_study):
         "extract_features": {"results/features/logfbank_summary/chirps.npy"},
         "make_splits": {"results/splits/chirps.parquet"},
         "audio_stats": {"results/datasets/chirps/audio_stats.parquet"},
-        "train_single": {"results/models/single/chirps_direction/metrics.parquet"},
-        "train_pair": {f"results/models/pair/{pair}/metrics.parquet" for pair in new_pairs},
+        "train_model": {"results/models/single/chirps_direction/metrics.parquet",
+                        *(f"results/models/pair/{pair}/metrics.parquet" for pair in new_pairs)},
         "collect_runs": {"results/study/runs.parquet"},
         "task_features": {"results/study/task_features.parquet"},
         "gains": {"results/study/gains.parquet"},
@@ -106,7 +106,7 @@ def test_changing_a_hyperparameter_reruns_the_models_only(finished_study):
     result = snakemake(finished_study, config, "--dry-run")
     assert result.returncode == 0, result.stderr[-4000:]
     jobs = planned_jobs(result.stdout)
-    assert len(jobs["train_single"]) == 3 and len(jobs["train_pair"]) == 3
+    assert len(trained_models(jobs, "single")) == 3 and len(trained_models(jobs, "pair")) == 3
     assert not {"index_dataset", "extract_features", "make_splits"} & set(jobs)
 
 
@@ -132,10 +132,11 @@ def test_controls_add_a_control_task_and_its_pair_per_task(tmp_path):
     jobs = planned_jobs(result.stdout)
     tasks = ["noise_colour", "tones_level", "tones_pitch"]
     controls = [f"{task}_control" for task in tasks]
-    assert jobs["train_single"] == {f"results/models/single/{t}/metrics.parquet"
-                                    for t in tasks + controls}
+    assert trained_models(jobs, "single") == {f"results/models/single/{t}/metrics.parquet"
+                                              for t in tasks + controls}
     control_pairs = {f"results/models/pair/{t}__{t}_control/metrics.parquet" for t in tasks}
-    assert control_pairs <= jobs["train_pair"] and len(jobs["train_pair"]) == 3 + 3
+    pairs = trained_models(jobs, "pair")
+    assert control_pairs <= pairs and len(pairs) == 3 + 3
 
 
 def test_a_task_name_ending_in_control_is_reserved(tmp_path):
@@ -208,7 +209,7 @@ def test_settings_that_change_no_number_rerun_no_training(finished_study):
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Nothing to be done" in result.stdout + result.stderr
     hidden = snakemake(finished_study, config | {"model": {"hidden": [8, 4]}}, "--dry-run")
-    assert planned_jobs(hidden.stdout)["train_pair"], hidden.stdout[-2000:]
+    assert trained_models(planned_jobs(hidden.stdout), "pair"), hidden.stdout[-2000:]
 
 
 def test_changing_the_checkpoint_schedule_reruns_nothing(finished_study):
@@ -219,3 +220,4 @@ def test_changing_the_checkpoint_schedule_reruns_nothing(finished_study):
     assert "Nothing to be done" in result.stdout + result.stderr
     bad = snakemake(finished_study, config | {"checkpoints": {"every_epochs": 0}}, "--dry-run")
     assert bad.returncode != 0 and "every_epochs" in bad.stdout + bad.stderr
+

@@ -166,8 +166,8 @@ def test_stale_dataset_added_file_reruns_its_jobs_only(finished_study):
     assert jobs["index_dataset"] == {"results/datasets/animals/manifest.parquet"}
     assert jobs["extract_features"] == {"results/features/logfbank_summary/animals.npy"}
     assert jobs["make_splits"] == {"results/splits/animals.parquet"}
-    assert jobs["train_single"] == {"results/models/single/animals_kind/metrics.parquet"}
-    assert jobs["train_pair"] == {"results/models/pair/animals_kind__noise_colour/metrics.parquet"}
+    assert jobs["train_model"] == {"results/models/single/animals_kind/metrics.parquet",
+                                   "results/models/pair/animals_kind__noise_colour/metrics.parquet"}
     manifest = pd.read_parquet(finished_study / "results/datasets/animals/manifest.parquet")
     assert "dog/dog_new.wav" in set(manifest["clip_id"]) and len(manifest) == 9
     assert not any("noise" in output for outputs in jobs.values() for output in outputs if "pair" not in output)

@@ -113,6 +113,15 @@ else:
 CONTROLS = {control_name(task): task for task in sorted(TASKS)} if config.get("controls") else {}
 PAIRS += [(task, control) for control, task in CONTROLS.items()]
 
+# Every model the study trains: (kind, name) -> its tasks. One rule (`train_model`) trains them all;
+# a new kind of model (a group of tasks...) is a new entry here, under a kind of MODEL_KINDS.
+MODEL_KINDS = "single|pair|group"
+MODEL_NAME = f"{TASK_NAME}(?:__{TASK_NAME})*"
+MODELS = {
+    **{("single", task): [task] for task in sorted([*TASKS, *CONTROLS])},
+    **{("pair", f"{a}__{b}"): [a, b] for a, b in PAIRS},
+}
+
 
 def task_spec(task):
     """A task's spec for training: a control's is its task's, marked `control: true`."""
@@ -198,20 +207,23 @@ def all_manifest_digests(wildcards):
     return manifest_digests(sorted(DATASETS))
 
 
-def model_manifest_digests(names):
-    return manifest_digests(_datasets_of(names))
-
-
-def model_tasks(names):
-    return {task: task_spec(task) for task in names}
-
-
 def _datasets_of(names):
     return sorted({task_spec(task)["dataset"] for task in names})
 
 
-def model_inputs(names):
-    datasets = _datasets_of(names)
+def model_task_names(wildcards):
+    """The tasks of the model `results/models/{kind}/{name}`."""
+    try:
+        return MODELS[(wildcards.kind, wildcards.name)]
+    except KeyError:
+        raise WorkflowError(
+            f"results/models/{wildcards.kind}/{wildcards.name}: not a model of this study "
+            f"(its {wildcards.kind} models: {', '.join(sorted(n for k, n in MODELS if k == wildcards.kind))})."
+        ) from None
+
+
+def model_inputs(wildcards):
+    datasets = _datasets_of(model_task_names(wildcards))
     return {
         "manifests": [manifest_input(d) for d in datasets],
         "features": [f"results/features/{EXTRACTOR}/{d}.npy" for d in datasets],
@@ -220,12 +232,17 @@ def model_inputs(names):
     }
 
 
-def single_inputs(wildcards):
-    return model_inputs([wildcards.task])
+def model_tasks(wildcards):
+    """task -> its spec, for the model's tasks."""
+    return {task: task_spec(task) for task in model_task_names(wildcards)}
 
 
-def pair_inputs(wildcards):
-    return model_inputs([wildcards.task_a, wildcards.task_b])
+def model_datasets(wildcards):
+    return _datasets_of(model_task_names(wildcards))
+
+
+def model_manifest_digests(wildcards):
+    return manifest_digests(model_datasets(wildcards))
 
 
 def model_params():
@@ -238,42 +255,29 @@ def training_params():
     return training_keys_used(config["training"])
 
 
-def single_params(wildcards):
-    return model_tasks([wildcards.task])
-
-
-def pair_params(wildcards):
-    return model_tasks([wildcards.task_a, wildcards.task_b])
-
-
-def single_manifest_digests(wildcards):
-    return model_manifest_digests([wildcards.task])
-
-
-def pair_manifest_digests(wildcards):
-    return model_manifest_digests([wildcards.task_a, wildcards.task_b])
+def model_dirs(kind):
+    """name -> results folder of every model of one kind."""
+    return {name: f"results/models/{kind}/{name}" for k, name in sorted(MODELS) if k == kind}
 
 
 def single_dirs():
-    return {task: f"results/models/single/{task}" for task in sorted([*TASKS, *CONTROLS])}
+    return model_dirs("single")
 
 
 def pair_dirs():
-    return {f"{a}__{b}": f"results/models/pair/{a}__{b}" for a, b in PAIRS}
+    return model_dirs("pair")
 
 
 def tensorboard_targets():
     """TensorBoard logs of every model, when the config asks for them."""
     if not config.get("tensorboard", False):
         return []
-    models = list(single_dirs().values()) + list(pair_dirs().values())
-    return [model.replace("results/models/", "results/tensorboard/", 1) for model in models]
+    return [f"results/tensorboard/{kind}/{name}" for kind, name in sorted(MODELS)]
 
 
 def all_model_metrics():
-    dirs = list(single_dirs().values()) + list(pair_dirs().values())
     names = ("metrics.parquet", "curve.parquet", "per_class.parquet")
-    return [f"{d}/{name}" for d in dirs for name in names]
+    return [f"results/models/{kind}/{name}/{file}" for kind, name in sorted(MODELS) for file in names]
 
 
 def all_manifests():
@@ -356,11 +360,3 @@ def split_groups(wildcards):
 def split_predefined(wildcards):
     """The dataset's `folds_from` (its corpus's own split), or None for k-fold."""
     return dataset_config(wildcards.dataset).get("folds_from") or None
-
-
-def single_datasets(wildcards):
-    return _datasets_of([wildcards.task])
-
-
-def pair_datasets(wildcards):
-    return _datasets_of([wildcards.task_a, wildcards.task_b])
