@@ -259,7 +259,8 @@ def test_resume_gives_the_numbers_of_an_uninterrupted_run(study: Path, tmp_path:
     with pytest.raises(Interrupt):
         train(study, tasks, out, checkpoint_dir=str(checkpoints), on_epoch_end=interrupt_at(1, 2))
     assert not out.exists()
-    assert sorted(p.name for p in checkpoints.iterdir()) == ["fold0_seed0.pt", "fold1_seed0.pt"]
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["fold0_seed0.finished.json",
+                                                             "fold1_seed0.pt"]
     seen: list[tuple[int, int]] = []
     train(study, tasks, out, checkpoint_dir=str(checkpoints),
           on_epoch_end=lambda end: seen.append((end.fold, end.epoch)))

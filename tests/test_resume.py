@@ -151,7 +151,9 @@ def test_sigkill_in_mid_epoch_then_rerun_gives_the_uninterrupted_numbers(
     assert job.returncode == -signal.SIGKILL
 
     assert not out.exists()  # no table of a run that did not finish
-    assert sorted(p.name for p in checkpoints.iterdir()) == ["fold0_seed0.pt", "fold1_seed0.pt"]
+    # fold 0 finished (its records replace its checkpoint), fold 1 was in training
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["fold0_seed0.finished.json",
+                                                             "fold1_seed0.pt"]
     saved = torch.load(checkpoints / "fold1_seed0.pt", weights_only=True)
     assert saved["state"]["epoch"] == 1  # killed in epoch 2 of fold 1
     # what a kill in the middle of a save leaves: a temporary file beside the whole checkpoint
@@ -195,15 +197,17 @@ def test_sigkill_after_the_first_scheduled_checkpoint_then_rerun(
     assert job.returncode == -signal.SIGKILL
     assert not out.exists()
 
-    saved = {}  # {(fold, epoch)} of the checkpoints: every 3rd epoch of the job (4 per fold)
+    saved = {}  # {fold: epoch} of the checkpoints: every 3rd epoch of the job (4 per fold)
     for path in checkpoints.glob("fold*_seed0.pt"):
-        fold = int(path.name[len("fold")])
-        saved[fold] = saved_epoch(path)
-    assert saved and all((fold * EPOCHS + epoch) % 3 == 0 for fold, epoch in saved.items())
-    latest = max(saved.items())
+        saved[int(path.name[len("fold")])] = saved_epoch(path)
+    assert all((fold * EPOCHS + epoch) % 3 == 0 for fold, epoch in saved.items())
+    finished = {int(path.name[len("fold")]) for path in checkpoints.glob("*.finished.json")}
+    assert finished == set(range(max(finished, default=-1) + 1))  # runs finish in order
+    latest = max([*saved.items(), *((fold, EPOCHS) for fold in finished)])
 
     trained = run_job(tmp_path, "rerun", arguments)
-    assert trained[0] == (latest[0], latest[1] + 1)  # resumed after the latest checkpoint
+    # resumed after the latest checkpoint, or at the run after the last finished one
+    assert trained[0] == ((latest[0], latest[1] + 1) if latest[1] < EPOCHS else (latest[0] + 1, 1))
     assert len(trained) < N_FOLDS * EPOCHS
     assert_same_tables(out, expected)
     assert not checkpoints.exists()
@@ -224,16 +228,17 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_from_it(
     while not epochs_file.exists() or len(epochs_file.read_text().split("\n")) <= EPOCHS + 2:
         assert job.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)  # until fold 0 and the first two epochs of fold 1 are done
-    assert not checkpoints.exists()  # nothing scheduled: fold 0 ended unsaved
+    # nothing scheduled: fold 0 left only the records of its finished run
+    assert [p.name for p in checkpoints.iterdir()] == ["fold0_seed0.finished.json"]
     os.kill(job.pid, signal.SIGTERM)  # during fold 1, epoch 2 or 3
     job.wait(timeout=60)
     assert job.returncode == 128 + signal.SIGTERM
-    (saved,) = checkpoints.iterdir()  # the run in progress (fold 1, unless the test lagged)
+    (saved,) = checkpoints.glob("*.pt")  # the run in progress (fold 1, unless the test lagged)
     fold, stopped = int(saved.name[len("fold")]), saved_epoch(saved)
     assert fold >= 1 and stopped >= 1
 
     trained = run_job(tmp_path, "rerun", arguments)
-    assert trained[:EPOCHS] == [(0, e) for e in range(1, EPOCHS + 1)]  # fold 0 was not saved
+    assert all(f >= 1 for f, _ in trained)  # fold 0 finished before the SIGTERM: not trained again
     assert (fold, stopped) not in trained  # resumed after the saved epoch
     assert stopped == EPOCHS or (fold, stopped + 1) in trained
     assert_same_tables(out, expected)

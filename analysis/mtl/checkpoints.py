@@ -1,5 +1,8 @@
 """Per-run checkpoints on a schedule: resume the unfinished run, skip finished ones.
 
+A run that finishes leaves its records (`fold<F>_seed<S>.finished.json`, a few kB) in place of its
+training checkpoint, so a job stopped after that (a time limit in a later run) does not train it again.
+
 A checkpoint carries a fingerprint of everything the run depends on (tasks, model, training, the
 content of every input file, by size and SHA-256; not its path or modification time, so a study
 folder moved or mounted elsewhere still resumes); one whose fingerprint differs is ignored.
@@ -84,6 +87,29 @@ class CheckpointStore:
     def path(self, fold: int, seed: int) -> Path:
         return self.directory / f"fold{fold}_seed{seed}.pt"
 
+    def finished_path(self, fold: int, seed: int) -> Path:
+        return self.directory / f"fold{fold}_seed{seed}.finished.json"
+
+    def save_finished(self, fold: int, seed: int, records: dict[str, Any]) -> None:
+        """The records of a finished run (a few kB of JSON); its training checkpoint goes."""
+        payload = {"fingerprint": self.fingerprint, "fold": fold, "seed": seed, "records": records}
+        with atomic_path(self.finished_path(fold, seed)) as tmp:
+            tmp.write_text(json.dumps(payload))
+        self.path(fold, seed).unlink(missing_ok=True)
+
+    def load_finished(self, fold: int, seed: int) -> dict[str, Any] | None:
+        """The records of run (fold, seed) if it finished in an earlier attempt with the same
+        fingerprint, else None."""
+        path = self.finished_path(fold, seed)
+        if not path.exists():
+            return None
+        try:
+            payload = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            logger.warning("ignoring unreadable record %s: %s", path, error)
+            return None
+        return payload["records"] if payload.get("fingerprint") == self.fingerprint else None
+
     def save(self, fold: int, seed: int, state: dict[str, Any]) -> None:
         payload = {"fingerprint": self.fingerprint, "fold": fold, "seed": seed, "state": state}
         with atomic_path(self.path(fold, seed)) as tmp:
@@ -107,10 +133,10 @@ class CheckpointStore:
     def clear(self, runs: Iterable[tuple[int, int]]) -> None:
         """Delete the checkpoints of `runs`, and the folder if nothing else is left in it."""
         for fold, seed in runs:
-            path = self.path(fold, seed)
-            path.unlink(missing_ok=True)
-            for stale in self.directory.glob(f".{path.name}.*"):  # left by a job killed saving
-                stale.unlink(missing_ok=True)
+            for path in (self.path(fold, seed), self.finished_path(fold, seed)):
+                path.unlink(missing_ok=True)
+                for stale in self.directory.glob(f".{path.name}.*"):  # left by a job killed saving
+                    stale.unlink(missing_ok=True)
         if self.directory.is_dir() and not any(self.directory.iterdir()):
             self.directory.rmdir()
 

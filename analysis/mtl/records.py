@@ -36,6 +36,31 @@ class RunRecords:
     best_epochs: dict[str, int] = field(default_factory=dict)  # task -> epoch of its scored weights
     gates: dict[str, list[float]] = field(default_factory=dict)  # adapters: open gates per layer
 
+    def to_state(self) -> dict[str, Any]:
+        """Plain lists and dicts of Python numbers and strings (JSON), exact to the bit."""
+        return {name: _plain(getattr(self, name)) for name in _RECORD_FIELDS}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RunRecords:
+        rows = {name: [tuple(row) for row in state[name]] for name in _ROW_FIELDS}
+        return cls(**rows, best_epochs=dict(state["best_epochs"]), gates=dict(state["gates"]))
+
+
+_ROW_FIELDS = ("curve", "history", "final", "per_class", "confusion")
+_RECORD_FIELDS = (*_ROW_FIELDS, "best_epochs", "gates")
+
+
+def _plain(value: Any) -> Any:
+    """`value` with tuples as lists and NumPy scalars as Python numbers (float64 and int64 keep
+    every bit; JSON writes a float with the shortest repr that reads back to the same double)."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
 
 
 

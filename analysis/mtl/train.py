@@ -302,6 +302,23 @@ def train_run(
         return _finish(state, tasks, fold)
 
 
+def _finished_or_trained(
+    tasks: list[Task], fold: FoldData, seed: int, model_config: Mapping, config: TrainingSettings,
+    checkpoints: Checkpointer | None, on_epoch_end: EpochCallback | None,
+) -> RunRecords:
+    """The records of run (fold, seed): those saved when it finished in an earlier attempt, or
+    those of training it (saved as soon as it finishes, when there are checkpoints)."""
+    if checkpoints is None:
+        return train_run(tasks, fold, seed, model_config, config, None, on_epoch_end)
+    finished = checkpoints.store.load_finished(fold.fold, seed)
+    if finished is not None:
+        logger.info("fold %d seed %d: finished in an earlier attempt", fold.fold, seed)
+        return RunRecords.from_state(finished)
+    records = train_run(tasks, fold, seed, model_config, config, checkpoints, on_epoch_end)
+    checkpoints.store.save_finished(fold.fold, seed, records.to_state())
+    return records
+
+
 def train_study_model(
     tasks: dict[str, dict],
     manifests: dict[str, str],
@@ -356,7 +373,7 @@ def train_study_model(
             if fold_data is None or fold_data.fold != fold:
                 fold_data = build_fold(datasets, task_list, fold, options)
                 n_train[fold] = fold_data.n_train
-            records[(fold, seed)] = train_run(
+            records[(fold, seed)] = _finished_or_trained(
                 task_list, fold_data, seed, model, config, checkpointer, on_epoch_end
             )
         efficiency = efficiency_figures(task_list, n_train, input_shape, model)
