@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -221,3 +223,22 @@ def test_changing_the_checkpoint_schedule_reruns_nothing(finished_study):
     bad = snakemake(finished_study, config | {"checkpoints": {"every_epochs": 0}}, "--dry-run")
     assert bad.returncode != 0 and "every_epochs" in bad.stdout + bad.stderr
 
+
+def test_a_study_folder_copied_elsewhere_runs_without_retraining(finished_study, tmp_path):
+    # A copy that does not keep the audio files' modification times (`cp -r`): the datasets are
+    # indexed again, find the same files (manifests store paths relative to the study folder) and
+    # nothing downstream runs again; the copy's tables are the original's.
+    copy = tmp_path / "copied"
+    shutil.copytree(finished_study, copy, symlinks=True)
+    for audio in (copy / "data").rglob("*.wav"):
+        os.utime(audio, (2_000_000_000, 2_000_000_000))
+    shutil.move(finished_study, tmp_path / "original")  # the copy must not read the original
+    try:
+        result = snakemake(copy, BASE_CONFIG)
+    finally:
+        shutil.move(tmp_path / "original", finished_study)
+    assert result.returncode == 0, result.stderr[-4000:]
+    ran = planned_jobs(result.stdout + result.stderr)
+    assert set(ran) <= {"index_dataset", "all"}, sorted(ran)
+    for table in ("results/study/runs.parquet", "results/analysis/pair_gains.csv"):
+        assert (copy / table).read_bytes() == (finished_study / table).read_bytes(), table

@@ -17,6 +17,7 @@ manifest. Every problem raises `StudyInputError` naming the config field or the 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,7 @@ def index_dataset(
     label_columns = check_tasks(name, clips, specs, n_folds, options.get("folds_from"))
 
     manifest = _manifest_table(clips, [infos[c] for c in clips["clip_id"]], label_columns)
+    manifest["path"] = stored_paths(manifest["path"], path)
     if skipped_out is not None:
         write_table(skipped, skipped_out)
     write_table(manifest, out)
@@ -176,6 +178,15 @@ def _manifest_table(clips: pd.DataFrame, infos: list[AudioInfo], label_columns: 
     if GROUP_COLUMN in clips.columns:
         manifest[GROUP_COLUMN] = clips[GROUP_COLUMN].astype(str).to_numpy()
     return manifest.sort_values("clip_id", kind="stable").reset_index(drop=True)
+
+
+def stored_paths(paths: pd.Series, dataset_path: str) -> list[str]:
+    """The audio paths as the manifest stores them: relative to the working directory (the study
+    folder) when the config gives the dataset's folder as a relative path, so that a study folder
+    copied or mounted elsewhere reads its manifests unchanged; absolute when the config's is."""
+    if Path(dataset_path).expanduser().is_absolute():
+        return [str(p) for p in paths]
+    return [Path(os.path.relpath(p)).as_posix() for p in paths]
 
 
 def _dataset_root(name: str, path: str) -> Path:
