@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 SLOW_MARKERS = ("workflow",)
@@ -22,3 +24,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if item not in slow]
+
+
+@pytest.fixture(scope="session")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two small datasets as `train_study_model` reads them, built once per test run: alpha (60
+    clips, labels word and speaker) and beta (48 clips, label scene), 3 round-robin folds, so a
+    cross-dataset pair has tasks of different sizes (40 and 32 training clips per fold)."""
+    from test_mtl import make_dataset
+
+    root = tmp_path_factory.mktemp("study")
+    make_dataset(root, "alpha", 60, {"word": 3, "speaker": 2}, seed=1)
+    make_dataset(root, "beta", 48, {"scene": 3}, seed=2)
+    return root

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_mtl import TASKS, TRAINING, make_dataset, read_outputs, train
+from test_mtl import TASKS, TRAINING, read_outputs, train
 
 from analysis.mtl.batching import make_sampler
 from analysis.mtl.controls import control_base, control_name, is_control, shuffle_codes
@@ -19,15 +19,6 @@ from analysis.mtl.tasks import MISSING
 
 BUDGET_KEYS = ["task", "fold", "seed"]
 
-
-@pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """alpha (60 clips, two tasks) and beta (48 clips): 40 and 32 training clips per fold, so a
-    cross-dataset pair has tasks of different sizes (3 and 2 batches of 16 per epoch)."""
-    root = tmp_path_factory.mktemp("budget")
-    make_dataset(root, "alpha", 60, {"word": 3, "speaker": 2}, seed=1)
-    make_dataset(root, "beta", 48, {"scene": 3}, seed=2)
-    return root
 
 
 def budget(out: Path) -> pd.DataFrame:

@@ -71,13 +71,6 @@ TASKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("study")
-    make_dataset(root, "alpha", 60, {"word": 3, "speaker": 2}, seed=1)
-    make_dataset(root, "beta", 48, {"scene": 3}, seed=2)
-    return root
-
 
 def train(root: Path, task_names: list[str] | dict[str, dict], out: Path, **kwargs) -> Path:
     """Train on the tasks named (from TASKS) or given as {task: spec}."""

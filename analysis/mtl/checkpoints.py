@@ -121,7 +121,7 @@ class CheckpointStore:
         if not path.exists():
             return None
         try:
-            payload = torch.load(path, weights_only=True)
+            payload = torch.load(path, map_location="cpu", weights_only=True)
         except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
             logger.warning("ignoring unreadable checkpoint %s: %s", path, error)
             return None

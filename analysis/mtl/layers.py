@@ -30,11 +30,18 @@ class GeneratorDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype) >= self.p  # like x
-        return x * keep / (1.0 - self.p)
+        # Masks are drawn on the (CPU) generator and moved to x's device: the same masks on any
+        # device; `.to` is a no-op on CPU.
+        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype) >= self.p
+        return x * keep.to(x.device) / (1.0 - self.p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device a model's parameters are on (the training device)."""
+    return next(model.parameters()).device
 
 
 InputShape = tuple[int, ...]  # shape of one input row: (n_features,) or (frames, bands)

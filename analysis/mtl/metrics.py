@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from analysis.mtl.layers import MultiTaskNet
+from analysis.mtl.layers import MultiTaskNet, model_device
 from analysis.mtl.tasks import MultilabelTask, Task
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,9 @@ def test_outputs(model: MultiTaskNet, task: Task, part: Any) -> Outputs:
     was_training = model.training
     model.eval()
     try:
-        chunks = [task.probabilities(model(rows)[task.name]) for rows in part.batches(EVAL_BATCH)]
+        device = model_device(model)
+        chunks = [task.probabilities(model(rows.to(device))[task.name]).cpu()
+                  for rows in part.batches(EVAL_BATCH)]
     finally:
         model.train(was_training)
     probabilities = torch.cat(chunks).double().numpy()  # (n_rows, n_classes)

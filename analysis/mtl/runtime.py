@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,3 +36,29 @@ def log_startup() -> None:
     if not _startup_logged:
         _startup_logged = True
         logger.info("startup: %.3f CPU-s before the first batch", time.process_time())
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device of the config's `training.device` (cpu, cuda or auto)."""
+    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise RuntimeError(
+            "training.device is 'cuda' but this job sees no CUDA device (torch "
+            f"{torch.__version__}, CUDA build {torch.version.cuda}); run it where a GPU is "
+            "allocated (README, 'Running on a SLURM cluster': --set-resources train_model:gpu=1) "
+            "or set training.device to auto or cpu."
+        )
+    # cuBLAS is deterministic only with a fixed workspace, set before its first call.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    return torch.device("cuda")
+
+
+def device_record(device: torch.device) -> dict[str, str | None]:
+    """What a model's numbers depend on beyond the config: the device type, torch and CUDA."""
+    return {
+        "type": device.type,
+        "name": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda if device.type == "cuda" else None,
+    }

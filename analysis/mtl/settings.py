@@ -92,6 +92,7 @@ class TrainingSettings:
     early_stopping: EarlyStopping | None
     scaling: str
     preload_mb: float
+    device: str
 
     @classmethod
     def from_config(cls, training: Mapping[str, Any] | TrainingSettings) -> TrainingSettings:
@@ -113,4 +114,5 @@ class TrainingSettings:
             early_stopping=None if not stopping else EarlyStopping(**stopping),
             scaling=values["scaling"],
             preload_mb=float(values["preload_mb"]),
+            device=values["device"],
         )

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from analysis.mtl.data import EVAL_ROWS
+from analysis.mtl.layers import model_device
 from analysis.mtl.seeding import make_generator
 from analysis.mtl.tasks import MISSING
 
@@ -109,7 +110,9 @@ def validation_losses(
     try:
         for chunk in positions.split(EVAL_ROWS):
             x, y = fold.batch(chunk)
-            outputs = model(x)
+            device = model_device(model)
+            outputs = model(x.to(device))
+            y = y.to(device)
             for column, task in enumerate(tasks):
                 n = int((y[:, column] != MISSING).sum())
                 loss = task.loss(outputs[task.name], y[:, column])

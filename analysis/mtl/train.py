@@ -35,11 +35,12 @@ from analysis.mtl.checkpoints import (
 )
 from analysis.mtl.data import DataOptions, FoldData, build_fold, common_folds, load_inputs
 from analysis.mtl.efficiency import efficiency_figures
+from analysis.mtl.layers import model_device
 from analysis.mtl.losses import LossCombiner, build_loss_combiner, task_weights
 from analysis.mtl.metrics import METRICS, TaskReport, evaluate, final_evaluation
 from analysis.mtl.models import MultiTaskNet, build_model, check_model_config
 from analysis.mtl.records import RunRecords, gate_summary, records_tables
-from analysis.mtl.runtime import log_startup, torch_settings
+from analysis.mtl.runtime import device_record, log_startup, resolve_device, torch_settings
 from analysis.mtl.seeding import RunSeeds
 from analysis.mtl.settings import TrainingSettings
 from analysis.mtl.stopping import StopState, split_validation, validation_losses
@@ -149,12 +150,14 @@ def new_run_state(
 ) -> RunState:
     """A freshly initialised run: model, optimizer, batch order and dropout generators."""
     head_sizes = {task.name: task.n_outputs for task in tasks}
-    model = build_model(model_config, fold.input_shape, head_sizes, seeds)
+    device = resolve_device(config.device)
+    # initialised on the CPU from the run's generators, then moved: the same weights on any device
+    model = build_model(model_config, fold.input_shape, head_sizes, seeds).to(device)
     dropout = seeds.dropout()
     model.set_dropout_generator(dropout)
     combiner = build_loss_combiner(
         config.loss_weighting, [t.name for t in tasks], dict(config.loss_weights)
-    )
+    ).to(device)
     parameters = list(model.parameters()) + list(combiner.parameters())
     optimizer = OPTIMIZERS[config.optimizer](parameters, config)
     labelled = {
@@ -203,9 +206,11 @@ def train_step(
 def train_epoch(state: RunState, tasks: list[Task], fold: FoldData) -> None:
     """One pass over the fold's training rows; the loss of each task at each step is recorded."""
     state.model.train()
+    device = model_device(state.model)
     for batch in state.batches.batches():
         x, y = fold.batch(batch.rows)
         y = batch.targets(y)  # budget batching: each row trains its own task only
+        x, y = x.to(device), y.to(device)  # no copy on the CPU
         losses = train_step(state, tasks, x, y, batch.tasks)
         state.counts.add(y, state.task_names, losses)
         state.step += 1
@@ -377,6 +382,7 @@ def train_study_model(
                 task_list, fold_data, seed, model, config, checkpointer, on_epoch_end
             )
         efficiency = efficiency_figures(task_list, n_train, input_shape, model)
+        efficiency["device"] = device_record(resolve_device(config.device))
     if config.early_stopping is not None:
         efficiency["best_epoch"] = {
             f"{fold}/{seed}": run.best_epochs for (fold, seed), run in sorted(records.items())

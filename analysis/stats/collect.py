@@ -176,6 +176,22 @@ def collect_fold_sizes(single_dirs: dict[str, str]) -> pd.DataFrame:
     return sizes.astype({"fold": "int64", "n_train": "float64", "n_test": "float64"})
 
 
+def check_one_device_type(model_dirs: dict[str, str]) -> None:
+    """A gain compares two models: refuse a study whose models trained on different device types
+    (`efficiency.json`'s `device`; a model written before it was recorded counts as cpu)."""
+    types: dict[str, list[str]] = {}
+    for name, folder in sorted(model_dirs.items()):
+        path = Path(folder) / "efficiency.json"
+        record = json.loads(path.read_text()).get("device", {}) if path.exists() else {}
+        types.setdefault(record.get("type", "cpu"), []).append(name)
+    if len(types) > 1:
+        listed = "; ".join(f"{kind}: {', '.join(names[:3])}" for kind, names in sorted(types.items()))
+        raise StudyInputError(
+            f"the study's models trained on different device types ({listed}); retrain them on one "
+            "(set training.device to cpu or cuda, not auto, where some jobs may have no GPU)."
+        )
+
+
 def collect_study(single_dirs: dict[str, str], pair_dirs: dict[str, str], runs_out: str,
                   curves_out: str, per_class_out: str | None = None,
                   fold_sizes_out: str | None = None) -> None:
@@ -186,6 +202,7 @@ def collect_study(single_dirs: dict[str, str], pair_dirs: dict[str, str], runs_o
     the rows of task b get partner a; single-task rows get partner `""`. `per_class_out` gets the
     per-class scores of every model (same partners), from each model's `per_class.parquet`.
     """
+    check_one_device_type({**single_dirs, **pair_dirs})
     runs = collect_runs(single_dirs, pair_dirs)
     curves = collect_curves(single_dirs)
     per_class = collect_per_class(single_dirs, pair_dirs) if per_class_out else None

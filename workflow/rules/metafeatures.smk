@@ -53,8 +53,8 @@ else:
         """Every final score, single-task learning curve and per-class score, as tidy tables."""
         input:
             all_model_metrics(),
-            [f"{d}/{name}" for d in single_dirs().values()
-             for name in ("efficiency.json", "confusion.parquet")],
+            [f"{d}/confusion.parquet" for d in single_dirs().values()],
+            [f"results/models/{kind}/{name}/efficiency.json" for kind, name in sorted(MODELS)],
         output:
             runs="results/study/runs.parquet",
             curves="results/study/curves.parquet",

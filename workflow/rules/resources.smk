@@ -44,6 +44,12 @@ def train_mem_mb(wildcards, input, attempt):
     return math.ceil((TRAIN_BASE_MB + 2 * held) * attempt)
 
 
+def train_gpus(wildcards):
+    """One GPU for a training job when `training.device` is cuda (the SLURM plugin asks for it with
+    --gpus); none for cpu, and none for auto, which uses a GPU only where the job finds one."""
+    return 1 if config["training"]["device"] == "cuda" else 0
+
+
 def train_runtime(wildcards, input, attempt):
     work = _size_mb(input.features) * _fold_epochs() * TRAIN_MINUTES_PER_MB_EPOCH
     return math.ceil((TRAIN_BASE_MINUTES + work) * attempt)

@@ -32,6 +32,7 @@ rule train_model:
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
+        gpu=train_gpus,
         attempt=job_attempt,
     conda:
         "../envs/analysis.yaml"
