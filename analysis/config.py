@@ -56,3 +56,15 @@ def section(name: str, values: Mapping[str, Any] | None = None) -> dict[str, Any
         field = ".".join([name, *(str(part) for part in error.absolute_path)])
         raise StudyInputError(f"config {field}: {error.message}")
     return filled
+
+
+def definition_defaults(name: str) -> dict[str, Any]:
+    """The defaults the schema declares for the properties of `$defs/<name>` (`dataset`, `task`):
+    what Snakemake fills into every dataset or task spec, for library code called without it."""
+    properties = schema()["$defs"][name]["properties"]
+    return {key: copy.deepcopy(spec["default"]) for key, spec in properties.items() if "default" in spec}
+
+
+def default(definition: str, key: str) -> Any:
+    """One default of `$defs/<definition>` (see `definition_defaults`)."""
+    return copy.deepcopy(definition_defaults(definition)[key])

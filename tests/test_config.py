@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 import analysis.config as study_config
+from analysis.corpora.tasks import TaskSpec
 from analysis.errors import StudyInputError
+from analysis.features.preparation import resolve_preparation
 from analysis.mtl.layers import GeneratorDropout
 from analysis.mtl.models import build_model
 from analysis.mtl.seeding import RunSeeds
@@ -37,6 +39,17 @@ def test_changing_a_default_in_the_schema_changes_what_the_library_builds(monkey
     model = build_model({}, 12, {"a": 3}, RunSeeds(0, 0))
     assert _dropouts(model) == {0.25}
     assert model.trunk[0].out_features == 7 and model.trunk[3].out_features == 5
+
+
+def test_task_and_preparation_defaults_come_from_the_schema(monkeypatch) -> None:
+    changed = copy.deepcopy(study_config.schema())
+    changed["$defs"]["task"]["properties"]["separator"]["default"] = "|"
+    changed["$defs"]["task"]["properties"]["type"]["default"] = "multilabel"
+    changed["properties"]["features"]["properties"]["preparation"]["default"]["frames"] = 40
+    monkeypatch.setattr(study_config, "schema", lambda: changed)
+    spec = TaskSpec(name="t", dataset="d", label="l")
+    assert (spec.type, spec.separator) == ("multilabel", "|")
+    assert resolve_preparation({"mode": "window"}) == {"mode": "window", "frames": 40, "hop": 20}
 
 
 def test_a_value_the_schema_rejects_names_the_field() -> None:

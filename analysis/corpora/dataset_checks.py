@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.config import default
 from analysis.corpora.annotations import listing_text
 from analysis.corpora.file_readers import (
     BAD_FILES_MODES,
@@ -24,6 +25,7 @@ from analysis.corpora.file_readers import (
     known_readers,
     manifest_file,
 )
+from analysis.corpora.listing import DEFAULT_DEPTH
 from analysis.corpora.presets import resolve_dataset
 from analysis.corpora.splits import parse_folds_from, predefined_folds
 from analysis.corpora.tasks import TaskSpec, individual_labels, task_labels
@@ -190,7 +192,7 @@ def dataset_config_problems(name: str, cfg: dict) -> list[str]:
 def _option_problems(name: str, cfg: dict) -> list[str]:
     """Values of the options every reader shares that can be checked without reading files."""
     problems = []
-    if cfg.get("bad_files", "skip") not in BAD_FILES_MODES:
+    if cfg.get("bad_files", default("dataset", "bad_files")) not in BAD_FILES_MODES:
         problems.append(f"datasets.{name}.bad_files: {cfg['bad_files']!r} is not one of {list(BAD_FILES_MODES)}.")
     try:
         parse_folds_from(cfg.get("folds_from"))
@@ -234,7 +236,7 @@ def _group_to_check(cfg: dict) -> bool:
 
 def _folders_config_problems(name: str, cfg: dict, tasks: dict[str, str]) -> list[str]:
     problems = _task_column_problems(name, tasks, [FOLDER_LABEL_COLUMN], "folders reader's columns")
-    depth = cfg.get("depth", 1)
+    depth = cfg.get("depth", DEFAULT_DEPTH)
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         problems.append(f"datasets.{name}.depth must be a whole number >= 1 (got {depth!r}).")
     return problems

@@ -22,7 +22,7 @@ from analysis.corpora.annotations import (
     read_text_table,
 )
 from analysis.corpora.audio import AUDIO_EXTENSIONS
-from analysis.corpora.listing import list_audio_files
+from analysis.corpora.listing import DEFAULT_DEPTH, DEFAULT_MANIFEST, list_audio_files
 from analysis.corpora.presets import preset_names
 from analysis.errors import StudyInputError
 
@@ -38,7 +38,6 @@ BAD_FILES_MODES: tuple[str, ...] = ("skip", "fail")
 FOLDER_LABEL_COLUMN = "label"
 
 
-DEFAULT_MANIFEST = "manifest.csv"
 
 
 MANIFEST_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt", ".parquet")
@@ -102,7 +101,7 @@ def read_manifest(root: Path, name: str, options: dict[str, Any]) -> pd.DataFram
 
 def read_folders(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     """Label = the folder `depth` levels below the dataset folder (1: the immediate child folder)."""
-    depth = options.get("depth", 1)
+    depth = options.get("depth", DEFAULT_DEPTH)
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         raise StudyInputError(f"datasets.{name}.depth must be a whole number >= 1 (got {depth!r}).")
     files = list_audio_files(root, _extensions(name, options), name)

@@ -27,7 +27,10 @@ from analysis.corpora.audio import AUDIO_EXTENSIONS
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MANIFEST = "manifest.csv"
+# Defaults of options that only one reader reads: not schema defaults, because Snakemake would fill
+# them into every dataset (where the other readers refuse them) and over a corpus preset's value.
+DEFAULT_MANIFEST = "manifest.csv"  # the manifest reader's table
+DEFAULT_DEPTH = 1  # the folders reader's label level: the immediate child folder
 
 
 def list_audio_files(root: Path, extensions: Iterable[str], name: str | None = None) -> list[str]:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.config import default
 from analysis.corpora.annotations import (
     MAX_LISTED,
     apply_split_lists,
@@ -76,7 +77,7 @@ def index_dataset(
     root = _dataset_root(name, path)
     spec = reader_spec(name, reader)
     options = _reader_options(name, reader, spec, options)
-    bad_files = _bad_files_mode(name, options.get("bad_files", "skip"))
+    bad_files = _bad_files_mode(name, options.get("bad_files", default("dataset", "bad_files")))
 
     clips = read_clips(root, name, reader, spec, options)
     specs = task_specs(name, tasks)

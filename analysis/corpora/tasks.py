@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.config import default
 from analysis.errors import StudyInputError
 
 TASK_TYPES = ("multiclass", "multilabel", "binary")
@@ -30,8 +31,9 @@ class TaskSpec:
     name: str
     dataset: str
     label: str
-    type: str = "multiclass"
-    separator: str = ";"  # multilabel: the separator between the labels of one clip
+    type: str = field(default_factory=lambda: default("task", "type"))
+    # multilabel: the separator between the labels of one clip
+    separator: str = field(default_factory=lambda: default("task", "separator"))
     positive: str | None = None  # binary: the positive class (default: the second sorted class)
     keep: tuple[str, ...] = field(default_factory=tuple)
     exclude: tuple[str, ...] = field(default_factory=tuple)
@@ -44,7 +46,7 @@ class TaskSpec:
         unknown = set(spec) - known
         if unknown:
             raise StudyInputError(f"task {name!r}: unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
-        if spec.get("type", "multiclass") not in TASK_TYPES:
+        if spec.get("type", default("task", "type")) not in TASK_TYPES:
             raise StudyInputError(
                 f"datasets.{spec.get('dataset')}.tasks.{name}.type: {spec['type']!r} is not one of {TASK_TYPES}"
             )

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.config import section
 from analysis.errors import StudyInputError
 from analysis.features.extractors import check_number, frames_for_samples
 
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "features.preparation"
 MODES: tuple[str, ...] = ("fixed", "median", "window")
-DEFAULT_PREPARATION: dict[str, Any] = {"mode": "window", "frames": 96, "hop": 48}
+
 #: Keys each mode accepts (besides `mode`).
 MODE_KEYS: dict[str, tuple[str, ...]] = {"fixed": ("frames", "seconds"), "median": (), "window": ("frames", "hop")}
 
@@ -48,8 +49,9 @@ class RowShape:
 
 def resolve_preparation(preparation: dict[str, Any] | None) -> dict[str, Any]:
     """Check `features.preparation` and fill its defaults; resolving the result again is a no-op."""
-    prep = dict(DEFAULT_PREPARATION if preparation is None else preparation)
-    mode = prep.pop("mode", "window")
+    defaults = section("features")["preparation"]  # the schema's
+    prep = dict(defaults if preparation is None else preparation)
+    mode = prep.pop("mode", defaults["mode"])
     if mode not in MODES:
         raise StudyInputError(f"{PREFIX}.mode must be one of {list(MODES)} (got {mode!r}).")
     unknown = sorted(set(prep) - set(MODE_KEYS[mode]))
@@ -65,7 +67,7 @@ def resolve_preparation(preparation: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _resolve_window(prep: dict[str, Any]) -> dict[str, int]:
-    frames = prep.get("frames", DEFAULT_PREPARATION["frames"])
+    frames = prep.get("frames", section("features")["preparation"]["frames"])
     check_number("frames", frames, minimum=1, integer=True, prefix=PREFIX)
     hop = prep.get("hop", max(1, int(frames) // 2))
     check_number("hop", hop, minimum=1, integer=True, prefix=PREFIX)

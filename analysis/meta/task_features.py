@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.config import default
 from analysis.corpora.tasks import TaskSpec, task_labels
 from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
@@ -77,7 +78,7 @@ def task_factors_table(tasks: dict[str, dict], factors: dict[str, dict]) -> pd.D
     rows = [{"task": name, "dataset": options["dataset"],
              "domain": factors.get(options["dataset"], {}).get("domain"),
              "label_type": factors.get(options["dataset"], {}).get("label_type"),
-             "task_type": options.get("type", "multiclass")}
+             "task_type": options.get("type", default("task", "type"))}
             for name, options in sorted(tasks.items())]
     return pd.DataFrame(rows, columns=FACTOR_COLUMNS).astype("string")
 

@@ -8,7 +8,7 @@ from snakemake.utils import validate
 
 from analysis.config import schema as config_schema
 from analysis.config_checks import coerce_numbers, sorted_keys as _sorted_keys, top_level_problem
-from analysis.corpora.listing import dataset_fingerprint, file_digest
+from analysis.corpora.listing import DEFAULT_MANIFEST, dataset_fingerprint, file_digest
 from analysis.corpora.presets import resolve_dataset
 from analysis.corpora.dataset_checks import dataset_config_problems
 from analysis.corpora.tasks import normalise_task
@@ -182,7 +182,7 @@ def index_inputs(wildcards):
     if "demo" in spec:
         return [f"resources/demo/{wildcards.dataset}/manifest.csv"]
     if spec["reader"] == "manifest":
-        return [str(Path(spec["path"]) / spec.get("manifest", "manifest.csv"))]
+        return [str(Path(spec["path"]) / (spec.get("manifest") or DEFAULT_MANIFEST))]
     return []
 
 
@@ -270,7 +270,7 @@ def pair_dirs():
 
 def tensorboard_targets():
     """TensorBoard logs of every model, when the config asks for them."""
-    if not config.get("tensorboard", False):
+    if not config["tensorboard"]:
         return []
     return [f"results/tensorboard/{kind}/{name}" for kind, name in sorted(MODELS)]
 
@@ -354,7 +354,7 @@ def split_task(wildcards):
 
 
 def split_groups(wildcards):
-    return "group" if dataset_config(wildcards.dataset).get("group_folds", False) else None
+    return "group" if dataset_config(wildcards.dataset)["group_folds"] else None
 
 
 def split_predefined(wildcards):
