@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from analysis.io import write_array, write_table
-from analysis.mtl.data import DataOptions, FoldData, build_fold, load_inputs
+from analysis.mtl.data import FoldData, build_fold, load_inputs
 from analysis.mtl.models import build_model
 from analysis.mtl.runtime import torch_settings
 from analysis.mtl.seeding import RunSeeds
@@ -74,7 +74,7 @@ def make_dataset(folder: Path, n_clips: int, n_features: int) -> dict[str, dict[
 
 def engine_loop(paths: dict, training: dict, epochs: int) -> Callable[[], int]:
     """The engine's epoch loop on fold 0; returns a runner giving the clips it trained on."""
-    options = DataOptions.from_training(training)
+    options = TrainingSettings.from_config(training)
     datasets, tasks = load_inputs(TASK, paths["manifest"], paths["features"], paths["splits"],
                                   options=options)
     fold = build_fold(datasets, tasks, 0, options)
@@ -92,7 +92,7 @@ def engine_loop(paths: dict, training: dict, epochs: int) -> Callable[[], int]:
 
 def data_path_loop(paths: dict, training: dict, epochs: int) -> Callable[[], int]:
     """Only the engine's batch fetching, over the same batches as `engine_loop`."""
-    options = DataOptions.from_training(training)
+    options = TrainingSettings.from_config(training)
     datasets, tasks = load_inputs(TASK, paths["manifest"], paths["features"], paths["splits"],
                                   options=options)
     fold = build_fold(datasets, tasks, 0, options)
@@ -213,7 +213,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, torch_settings(1):
         paths = make_dataset(Path(folder), args.clips, args.features)
         engine = engine_loop(paths, training, args.epochs)
-        options = DataOptions.from_training(training)
+        options = TrainingSettings.from_config(training)
         datasets, tasks = load_inputs(TASK, paths["manifest"], paths["features"], paths["splits"],
                                       options=options)
         fold = build_fold(datasets, tasks, 0, options)

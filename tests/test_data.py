@@ -12,7 +12,8 @@ import torch
 import analysis.mtl.store as store_module
 from analysis.errors import StudyInputError
 from analysis.io import write_array, write_table
-from analysis.mtl.data import DataOptions, build_fold, common_folds, load_inputs
+from analysis.mtl.data import build_fold, common_folds, load_inputs
+from analysis.mtl.settings import TrainingSettings
 from analysis.mtl.store import FeatureStore, RunningMoments, fit_scaler
 from analysis.mtl.tasks import MISSING
 from analysis.mtl.train import train_study_model
@@ -124,9 +125,9 @@ def test_non_finite_features_are_an_error(tmp_path: Path) -> None:
 
 def test_bad_data_options_name_the_field() -> None:
     with pytest.raises(StudyInputError, match="config training.scaling: 'global' is not one of"):
-        DataOptions.from_training({"scaling": "global"})
+        TrainingSettings.from_config({"scaling": "global"})
     with pytest.raises(StudyInputError, match="training.preload_mb"):
-        DataOptions.from_training({"preload_mb": -1})
+        TrainingSettings.from_config({"preload_mb": -1})
 
 
 # Scaling ---------------------------------------------------------------------------------
@@ -190,7 +191,7 @@ def test_constant_feature_is_not_divided_by_zero(tmp_path: Path) -> None:
 def test_changing_test_clips_leaves_the_scaler_unchanged(
     alpha: dict[str, str], scaling: str
 ) -> None:
-    options = DataOptions.from_training({"scaling": scaling})
+    options = TrainingSettings.from_config({"scaling": scaling})
     datasets, tasks = load_inputs(WORD, *_paths({"alpha": alpha}), options=options)
     before = build_fold(datasets, tasks, 0, options).sources[0].scaler
     features = np.load(alpha["features"])

@@ -52,7 +52,11 @@ class Batch:
 
 
 class ShuffledBatches:
-    """Row indices 0..n_rows-1, one random permutation per epoch, cut in chunks."""
+    """Row indices 0..n_rows-1, one random permutation per epoch, cut in chunks.
+
+    Not `BatchSampler(RandomSampler(..., generator=g))`: RandomSampler draws a second, unused
+    permutation from `g` every epoch (`randperm(n)[:num_samples % n]`), so every epoch after the
+    first would get another order than the models trained so far; the chunking is one `split`."""
 
     def __init__(self, n_rows: int, batch_size: int, generator: torch.Generator) -> None:
         self.n_rows = n_rows

@@ -21,9 +21,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,19 +38,6 @@ from analysis.mtl.tasks import MISSING, make_task
 logger = logging.getLogger(__name__)
 
 EVAL_ROWS = 4096
-
-
-@dataclass(frozen=True)
-class DataOptions:
-    """The `training` keys of the data path: scaling mode and preload threshold (MB)."""
-
-    scaling: str
-    preload_mb: float
-
-    @classmethod
-    def from_training(cls, training: Mapping[str, Any]) -> DataOptions:
-        settings = TrainingSettings.from_config(training)
-        return cls(scaling=settings.scaling, preload_mb=settings.preload_mb)
 
 
 @dataclass(frozen=True)
@@ -219,9 +205,9 @@ def load_dataset(
     features_path: str,
     splits_path: str,
     clip_rows_path: str | None = None,
-    options: DataOptions | None = None,
+    options: TrainingSettings | None = None,
 ) -> DatasetInputs:
-    options = options or DataOptions.from_training({})
+    options = options or TrainingSettings.from_config({})
     manifest = _read_manifest(manifest_path)
     store = FeatureStore(features_path, options.preload_mb)
     store.check_finite()
@@ -246,10 +232,10 @@ def load_inputs(
     features: dict[str, str],
     splits: dict[str, str],
     clip_rows: dict[str, str] | None = None,
-    options: DataOptions | None = None,
+    options: TrainingSettings | None = None,
 ) -> tuple[dict[str, DatasetInputs], list]:
     """Read and check every input of a model; tasks come back sorted by name."""
-    options = options or DataOptions.from_training({})
+    options = options or TrainingSettings.from_config({})
     if not 1 <= len(tasks) <= 2:
         raise StudyInputError(f"a model has 1 or 2 tasks, got {len(tasks)}: {sorted(tasks)}")
     datasets: dict[str, DatasetInputs] = {}
@@ -297,10 +283,10 @@ def common_folds(datasets: dict[str, DatasetInputs]) -> list[int]:
 
 
 def build_fold(
-    datasets: dict[str, DatasetInputs], tasks: list, fold: int, options: DataOptions | None = None
+    datasets: dict[str, DatasetInputs], tasks: list, fold: int, options: TrainingSettings | None = None
 ) -> FoldData:
     """Fit the scalers and split the rows of every dataset for test fold `fold`."""
-    options = options or DataOptions.from_training({})
+    options = options or TrainingSettings.from_config({})
     order = tuple(t.name for t in tasks)
     ys, clips, test, sources, offsets = [], [], {}, [], []
     start = first_clip = 0

@@ -33,7 +33,7 @@ from analysis.mtl.checkpoints import (
     CheckpointStore,
     run_fingerprint,
 )
-from analysis.mtl.data import DataOptions, FoldData, build_fold, common_folds, load_inputs
+from analysis.mtl.data import FoldData, build_fold, common_folds, load_inputs
 from analysis.mtl.efficiency import efficiency_figures
 from analysis.mtl.layers import model_device
 from analysis.mtl.losses import LossCombiner, build_loss_combiner, task_weights
@@ -354,8 +354,7 @@ def train_study_model(
     check_model_config(model)
     config = TrainingSettings.from_config(training)
     task_weights([], dict(config.loss_weights))  # checks the task names' weights
-    options = DataOptions.from_training(training)
-    datasets, task_list = load_inputs(tasks, manifests, features, splits, clip_rows, options)
+    datasets, task_list = load_inputs(tasks, manifests, features, splits, clip_rows, config)
     folds = common_folds(datasets)
     runs = [(fold, seed) for fold in folds for seed in config.seeds]
     checkpointer = None
@@ -376,7 +375,7 @@ def train_study_model(
         fold_data: FoldData | None = None
         for fold, seed in bar:
             if fold_data is None or fold_data.fold != fold:
-                fold_data = build_fold(datasets, task_list, fold, options)
+                fold_data = build_fold(datasets, task_list, fold, config)
                 n_train[fold] = fold_data.n_train
             records[(fold, seed)] = _finished_or_trained(
                 task_list, fold_data, seed, model, config, checkpointer, on_epoch_end
