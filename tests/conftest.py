@@ -37,3 +37,19 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_dataset(root, "alpha", 60, {"word": 3, "speaker": 2}, seed=1)
     make_dataset(root, "beta", 48, {"scene": 3}, seed=2)
     return root
+
+
+@pytest.fixture(scope="session")
+def finished_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`study_data.BASE_CONFIG` run to its end by Snakemake, once per test run (the end-to-end
+    tests, marked `workflow`, share it). Tests read it or dry-run other configs on it; a test that
+    changes it must put it back (see test_a_study_folder_copied_elsewhere_runs_without_retraining)."""
+    from study_data import BASE_CONFIG, chirps_dataset, noise_dataset, run_snakemake, tones_dataset
+
+    study = tmp_path_factory.mktemp("finished_study")
+    tones_dataset(study / "data" / "tones")
+    noise_dataset(study / "data" / "noise")
+    chirps_dataset(study / "data" / "chirps")
+    result = run_snakemake(study, BASE_CONFIG)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return study

@@ -110,3 +110,24 @@ def chirps_dataset(folder: Path, per_class: int = 8, seed: int = 2) -> Path:
             clips.append((0.5 * np.sin(phase) + 0.05 * rng.standard_normal(t.size)).astype(np.float32))
             rows.append({"path": f"audio/{direction}_{i:02d}.wav", "direction": direction})
     return write_manifest_dataset(folder, rows, clips)
+
+
+# A tiny study of three tasks on two generated datasets (a third, chirps, is on disk to be added):
+# the `finished_study` fixture (conftest.py) runs it once per test run.
+BASE_CONFIG = {
+    "sample_rate": 8000,
+    "folds": 2,
+    "gain_metric": "accuracy",
+    "features": {"extractor": "logfbank_summary", "params": {"n_mels": 8}},
+    "model": {"type": "dnn", "hidden": [16, 16, 16], "dropout": 0.0},
+    "training": {"epochs": 2, "batch_size": 16, "seeds": [0]},
+    "analysis": {"repetitions": 2, "cv_folds": 2, "seed": 0},
+    "datasets": {
+        "tones": {
+            "reader": "manifest",
+            "path": "data/tones",
+            "tasks": {"tones_pitch": "pitch", "tones_level": "level"},
+        },
+        "noise": {"reader": "manifest", "path": "data/noise", "tasks": {"noise_colour": "colour"}},
+    },
+}

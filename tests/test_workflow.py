@@ -4,44 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from study_data import chirps_dataset, noise_dataset, planned_jobs, tones_dataset, trained_models
+from study_data import BASE_CONFIG, noise_dataset, planned_jobs, tones_dataset, trained_models
 from study_data import run_snakemake as snakemake
 
 pytestmark = pytest.mark.workflow
 
-BASE_CONFIG = {
-    "sample_rate": 8000,
-    "folds": 2,
-    "gain_metric": "accuracy",
-    "features": {"extractor": "logfbank_summary", "params": {"n_mels": 8}},
-    "model": {"type": "dnn", "hidden": [16, 16, 16], "dropout": 0.0},
-    "training": {"epochs": 2, "batch_size": 16, "seeds": [0]},
-    "analysis": {"repetitions": 2, "cv_folds": 2, "seed": 0},
-    "datasets": {
-        "tones": {
-            "reader": "manifest",
-            "path": "data/tones",
-            "tasks": {"tones_pitch": "pitch", "tones_level": "level"},
-        },
-        "noise": {"reader": "manifest", "path": "data/noise", "tasks": {"noise_colour": "colour"}},
-    },
-}
 CHIRPS = {"reader": "manifest", "path": "data/chirps", "tasks": {"chirps_direction": "direction"}}
-
-
-@pytest.fixture(scope="module")
-def finished_study(tmp_path_factory) -> Path:
-    study = tmp_path_factory.mktemp("study")
-    tones_dataset(study / "data" / "tones")
-    noise_dataset(study / "data" / "noise")
-    chirps_dataset(study / "data" / "chirps")
-    result = snakemake(study, BASE_CONFIG)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return study
 
 
 def test_study_runs_end_to_end_outside_the_repository(finished_study):
