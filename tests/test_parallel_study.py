@@ -11,24 +11,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from study_data import snakemake_command, tones_dataset
+from study_data import BASE_CONFIG, snakemake_command, tones_dataset
 
 TABLES = ("runs", "curves", "gains", "task_features")
 
 pytestmark = pytest.mark.workflow
 
-CONFIG = {
-    "sample_rate": 8000,
-    "folds": 2,
-    "gain_metric": "accuracy",
-    "features": {"extractor": "logfbank_summary", "params": {"n_mels": 8}},
+CONFIG = BASE_CONFIG | {  # one dataset, dropout and two seeds: every random stream in play
     "model": {"type": "dnn", "hidden": [16, 16, 16], "dropout": 0.1},
     "training": {"epochs": 3, "batch_size": 8, "seeds": [0, 1]},
-    "analysis": {"repetitions": 2, "cv_folds": 2, "seed": 0},
-    "datasets": {
-        "tones": {"reader": "manifest", "path": "data/tones",
-                  "tasks": {"tones_pitch": "pitch", "tones_level": "level"}},
-    },
+    "datasets": {"tones": BASE_CONFIG["datasets"]["tones"]},
 }
 
 
