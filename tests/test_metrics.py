@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
-from test_mtl import N_FOLDS, read_outputs, study, train  # noqa: F401  (study is a fixture)
+from test_mtl import N_FOLDS, read_outputs, train
 
 from analysis.mtl.metrics import Outputs, clip_level, final_report, quick_multilabel_scores
 from analysis.mtl.tasks import BinaryTask, MulticlassTask, MultilabelTask
