@@ -94,7 +94,7 @@ def test_windows_are_averaged_per_clip() -> None:
 
 
 def test_model_folder_has_tidy_per_class_and_confusion_tables(
-    study: Path, tmp_path: Path  # noqa: F811
+    study: Path, tmp_path: Path
 ) -> None:
     out = train(study, ["alpha_word", "beta_scene"], tmp_path / "m")
     per_class = pd.read_parquet(out / "per_class.parquet")
