@@ -1,4 +1,4 @@
-"""Training of the single- and dual-task models of the study (hard parameter sharing).
+"""Training of the single-, dual- and many-task models of the study (hard parameter sharing).
 
 `train_study_model` is what the Snakemake rule calls: for every test fold and seed it trains one
 model on the training parts of the tasks' datasets, records the per-step training loss of each task
@@ -39,6 +39,7 @@ from analysis.mtl.layers import model_device
 from analysis.mtl.losses import LossCombiner, build_loss_combiner, task_weights
 from analysis.mtl.metrics import METRICS, TaskReport, evaluate, final_evaluation
 from analysis.mtl.models import MultiTaskNet, build_model, check_model_config
+from analysis.mtl.optimizers import OPTIMIZERS
 from analysis.mtl.records import RunRecords, gate_summary, records_tables
 from analysis.mtl.runtime import device_record, log_startup, resolve_device, torch_settings
 from analysis.mtl.seeding import RunSeeds
@@ -49,23 +50,6 @@ from analysis.mtl.tasks import MISSING, Task
 logger = logging.getLogger(__name__)
 
 VALIDATION_METRIC = "validation_loss"
-
-
-def _adam(params: Any, config: TrainingSettings) -> torch.optim.Optimizer:
-    return torch.optim.Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay)
-
-
-def _sgd(params: Any, config: TrainingSettings) -> torch.optim.Optimizer:
-    return torch.optim.SGD(
-        params, lr=config.learning_rate, momentum=config.momentum,
-        weight_decay=config.weight_decay,
-    )
-
-
-OPTIMIZERS: dict[str, Callable[[Any, TrainingSettings], torch.optim.Optimizer]] = {
-    "adam": _adam,
-    "sgd": _sgd,
-}
 
 
 @dataclass(frozen=True)
@@ -79,6 +63,9 @@ class EpochEnd:
 
 
 EpochCallback = Callable[[EpochEnd], None]
+# A probe (analysis.mtl.affinity) sees the model and batch before steps; a factory gives one per run.
+StepProbe = Callable[[torch.nn.Module, list[Task], torch.Tensor, torch.Tensor, int], None]
+ProbeFactory = Callable[[int, int], StepProbe]  # (fold, seed) -> the run's probe
 
 
 @dataclass
@@ -98,6 +85,7 @@ class RunState:
     patience: int | None = None  # early stopping's, None without it
     counts: UpdateCounts = field(default_factory=UpdateCounts)
     task_names: tuple[str, ...] = ()
+    probe: StepProbe | None = None  # measures the model before some steps; changes nothing
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -211,6 +199,8 @@ def train_epoch(state: RunState, tasks: list[Task], fold: FoldData) -> None:
         x, y = fold.batch(batch.rows)
         y = batch.targets(y)  # budget batching: each row trains its own task only
         x, y = x.to(device), y.to(device)  # no copy on the CPU
+        if state.probe is not None:
+            state.probe(state.model, tasks, x, y, state.step)
         losses = train_step(state, tasks, x, y, batch.tasks)
         state.counts.add(y, state.task_names, losses)
         state.step += 1
@@ -267,6 +257,7 @@ def train_run(
     config: TrainingSettings,
     checkpoints: Checkpointer | None = None,
     on_epoch_end: EpochCallback | None = None,
+    probes: ProbeFactory | None = None,
 ) -> RunRecords:
     """Train (or resume, or skip if finished) the run (fold, seed) and return its records."""
     seeds = RunSeeds(seed=seed, fold=fold.fold)
@@ -286,6 +277,7 @@ def train_run(
         if saved is not None:
             state.load_state_dict(saved)
             logger.info("fold %d seed %d: resuming after epoch %d", fold.fold, seed, state.epoch)
+        state.probe = probes(fold.fold, seed) if probes is not None else None
         log_startup()
         while state.epoch < config.epochs and not state.stopped:
             train_epoch(state, tasks, fold)
@@ -310,16 +302,17 @@ def train_run(
 def _finished_or_trained(
     tasks: list[Task], fold: FoldData, seed: int, model_config: Mapping, config: TrainingSettings,
     checkpoints: Checkpointer | None, on_epoch_end: EpochCallback | None,
+    probes: ProbeFactory | None = None,
 ) -> RunRecords:
     """The records of run (fold, seed): those saved when it finished in an earlier attempt, or
     those of training it (saved as soon as it finishes, when there are checkpoints)."""
     if checkpoints is None:
-        return train_run(tasks, fold, seed, model_config, config, None, on_epoch_end)
+        return train_run(tasks, fold, seed, model_config, config, None, on_epoch_end, probes)
     finished = checkpoints.store.load_finished(fold.fold, seed)
     if finished is not None:
         logger.info("fold %d seed %d: finished in an earlier attempt", fold.fold, seed)
         return RunRecords.from_state(finished)
-    records = train_run(tasks, fold, seed, model_config, config, checkpoints, on_epoch_end)
+    records = train_run(tasks, fold, seed, model_config, config, checkpoints, on_epoch_end, probes)
     checkpoints.store.save_finished(fold.fold, seed, records.to_state())
     return records
 
@@ -338,10 +331,11 @@ def train_study_model(
     progress: bool = True,
     on_epoch_end: EpochCallback | None = None,
     clip_rows: dict[str, str] | None = None,
+    probes: ProbeFactory | None = None,
 ) -> None:
-    """Train one single- or dual-task model on every (fold, seed) and write its outputs.
+    """Train one model of one or more tasks on every (fold, seed) and write its outputs.
 
-    tasks: {task: {"dataset", "label", options}} (1 or 2 tasks, docs/contracts.md "Tasks");
+    tasks: {task: {"dataset", "label", options}} (docs/contracts.md "Tasks");
     manifests, features and splits: {dataset: path}; clip_rows: {dataset: path of the `.clips.npy`
     giving the manifest row of every feature row} (default: one row per clip, in manifest order).
     Writes metrics, curve, history, per_class and confusion (.parquet) and efficiency.json into
@@ -349,7 +343,8 @@ def train_study_model(
     (`{every_epochs, every_seconds}`, `CheckpointSchedule`; default every 60 s) and on SIGTERM,
     and a rerun resumes where the last checkpoint stopped; the checkpoints are deleted once the
     outputs are written. `on_epoch_end` is called at the end of every epoch, after its checkpoint
-    when one is due (tests use it to simulate interruptions).
+    when one is due (tests use it to simulate interruptions). `probes(fold, seed)` gives a run's
+    step probe (task affinity, analysis.mtl.affinity), which must leave the model unchanged.
     """
     check_model_config(model)
     config = TrainingSettings.from_config(training)
@@ -378,7 +373,7 @@ def train_study_model(
                 fold_data = build_fold(datasets, task_list, fold, config)
                 n_train[fold] = fold_data.n_train
             records[(fold, seed)] = _finished_or_trained(
-                task_list, fold_data, seed, model, config, checkpointer, on_epoch_end
+                task_list, fold_data, seed, model, config, checkpointer, on_epoch_end, probes
             )
         efficiency = efficiency_figures(task_list, n_train, input_shape, model)
         efficiency["device"] = device_record(resolve_device(config.device))

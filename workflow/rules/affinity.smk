@@ -1,0 +1,61 @@
+# Task affinity (issue 11): one all-task model per fold and seed, trained with the affinity probe
+# (analysis.mtl.affinity), and its measurements summarised per ordered pair and set against the
+# measured pair gains.
+
+rule train_affinity_model:
+    """Every task of the study (controls too) in one hard-sharing network, with the budget each
+    task has alone; the probe measures every ordered pair's lookahead and gradient cosine every
+    `affinity.every` steps without changing the training."""
+    input:
+        unpack(affinity_model_inputs),
+    output:
+        metrics="results/affinity/model/metrics.parquet",
+        curve="results/affinity/model/curve.parquet",
+        history="results/affinity/model/history.parquet",
+        efficiency="results/affinity/model/efficiency.json",
+        per_class="results/affinity/model/per_class.parquet",
+        confusion="results/affinity/model/confusion.parquet",
+        probe="results/affinity/model/probe.parquet",
+        cost="results/affinity/model/probe_cost.json",
+    params:
+        tasks={task: task_spec(task) for task in AFFINITY_TASKS},
+        manifest_digests=lambda wildcards: manifest_digests(_datasets_of(AFFINITY_TASKS)),
+        datasets=_datasets_of(AFFINITY_TASKS) if not EXTERNAL else [],
+        model=model_params(),
+        training=training_params(),
+        affinity=config["affinity"],
+    log:
+        "logs/train_affinity_model.log",
+    benchmark:
+        "results/benchmarks/train_affinity_model.tsv"
+    threads: 1
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        gpu=train_gpus,
+        attempt=job_attempt,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/train_affinity_model.py"
+
+
+checkpoint affinity:
+    """Per ordered pair: lookahead and gradient cosine, means and corrected intervals over folds."""
+    input:
+        probe="results/affinity/model/probe.parquet",
+    output:
+        affinity=report(
+            "results/analysis/affinity.csv",
+            caption="../report/affinity.rst",
+            category="Task affinity",
+        ),
+    log:
+        "logs/affinity.log",
+    benchmark:
+        "results/benchmarks/affinity.tsv"
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/affinity.py"
