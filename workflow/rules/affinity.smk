@@ -59,3 +59,77 @@ checkpoint affinity:
         "../envs/analysis.yaml"
     script:
         "../scripts/affinity.py"
+
+
+rule affinity_vs_gain:
+    """Affinity, the pair-feature predictor and the size ratio against the measured pair gains:
+    Spearman with a main-task bootstrap interval, top-k partner precision, task-relabelling tests."""
+    input:
+        affinity="results/analysis/affinity.csv",
+        pair_gains="results/analysis/pair_gains.csv",
+        pair_features="results/study/pair_features.parquet",
+    output:
+        summary=report(
+            "results/analysis/affinity_vs_gain.csv",
+            caption="../report/affinity_vs_gain.rst",
+            category="Task affinity",
+        ),
+        pairs="results/analysis/affinity_pairs.csv",
+    params:
+        top_k=config["affinity"]["top_k"],
+        permutations=config["analysis"]["permutations"],
+        seed=config["analysis"]["seed"],
+    log:
+        "logs/affinity_vs_gain.log",
+    benchmark:
+        "results/benchmarks/affinity_vs_gain.tsv"
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/affinity_vs_gain.py"
+
+
+rule affinity_cost:
+    """CPU and wall seconds of the affinity path against training the models, from the training
+    jobs' benchmark files."""
+    input:
+        unpack(affinity_cost_benchmarks),
+        probe_cost="results/affinity/model/probe_cost.json",
+    output:
+        report(
+            "results/analysis/affinity_cost.csv",
+            caption="../report/affinity_cost.rst",
+            category="Task affinity",
+        ),
+    log:
+        "logs/affinity_cost.log",
+    benchmark:
+        "results/benchmarks/affinity_cost.tsv"
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/affinity_cost.py"
+
+
+rule affinity_chart:
+    """Affinity against measured gain, one point per ordered pair."""
+    input:
+        pairs="results/analysis/affinity_pairs.csv",
+        summary="results/analysis/affinity_vs_gain.csv",
+    output:
+        report(
+            "results/figures/affinity_vs_gain.png",
+            caption="../report/affinity_chart.rst",
+            category="Task affinity",
+        ),
+    log:
+        "logs/affinity_chart.log",
+    benchmark:
+        "results/benchmarks/affinity_chart.tsv"
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/affinity_chart.py"

@@ -17,4 +17,23 @@ def affinity_targets():
     """The affinity tables the study writes (none for an imported study: it has no models)."""
     if EXTERNAL:
         return []
-    return ["results/analysis/affinity.csv"]
+    return [
+        "results/analysis/affinity.csv",
+        "results/analysis/affinity_vs_gain.csv",
+        "results/analysis/affinity_cost.csv",
+        "results/figures/affinity_vs_gain.png",
+    ]
+
+
+def model_benchmarks(kind):
+    """The benchmark files of the training jobs of one kind of model (single, pair, group)."""
+    return [f"results/benchmarks/train_model/{kind}/{name}.tsv" for name in model_dirs(kind)]
+
+
+def affinity_cost_benchmarks(wildcards):
+    """Path name -> the benchmark files of its jobs, for `affinity_cost.csv`."""
+    return {
+        "single-task models": model_benchmarks("single"),
+        "pair models (every pair trained)": model_benchmarks("pair"),
+        "affinity model (all tasks, probe included)": ["results/benchmarks/train_affinity_model.tsv"],
+    }
