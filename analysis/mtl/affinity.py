@@ -83,6 +83,12 @@ def _shared_gradients(
     return losses, gradients
 
 
+def _double_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Every floating parameter and buffer of the model as a float64 copy (others as they are)."""
+    state = dict(model.named_parameters()) | dict(model.named_buffers())
+    return {name: t.detach().double() if t.is_floating_point() else t for name, t in state.items()}
+
+
 def _flat(gradient: tuple[torch.Tensor, ...]) -> torch.Tensor:
     return torch.cat([g.reshape(-1) for g in gradient]).double()
 
@@ -97,18 +103,23 @@ def measure_affinity(
     model.eval()
     try:
         shared = shared_parameters(model)
-        before, gradients = _shared_gradients(model, tasks, x, y, shared)
+        _, gradients = _shared_gradients(model, tasks, x, y, shared)
         flat = {task: _flat(gradient) for task, gradient in gradients.items()}
         rows = []
         with torch.no_grad():
+            # in float64: a step of the learning rate's size changes a loss by about 1e-5 of itself,
+            # too close to float32's resolution for a ratio
+            weights = _double_state(model)
+            x = x.double()
+            before = _task_losses(torch.func.functional_call(model, weights, (x,)), tasks, y)
             for aux in sorted(gradients):
-                stepped = {
-                    name: parameter - step_size * g
-                    for (name, parameter), g in zip(shared.items(), gradients[aux])
+                stepped = weights | {
+                    name: weights[name] - step_size * g.double()
+                    for name, g in zip(shared, gradients[aux])
                 }
                 after = _task_losses(torch.func.functional_call(model, stepped, (x,)), tasks, y)
                 for main in sorted(before):
-                    if main == aux:
+                    if main == aux or main not in gradients:
                         continue
                     lookahead = 1.0 - float(after[main]) / float(before[main])
                     cosine = float(nn.functional.cosine_similarity(flat[main], flat[aux], dim=0))
