@@ -60,27 +60,22 @@ def _task_losses(
 def _shared_gradients(
     model: nn.Module, tasks: list[Task], x: torch.Tensor, y: torch.Tensor,
     shared: dict[str, torch.Tensor],
-) -> tuple[dict[str, torch.Tensor], dict[str, tuple[torch.Tensor, ...]]]:
-    """Every present task's loss and its gradient on the shared parameters, from its own rows."""
-    losses, gradients = {}, {}
+) -> dict[str, tuple[torch.Tensor, ...]]:
+    """Every present task's loss gradient on the shared parameters, from its own rows."""
+    gradients = {}
     for column, task in enumerate(tasks):
         rows = y[:, column] != MISSING
         if not bool(rows.any()):
             continue
         with torch.enable_grad():
-            outputs = model(x[rows])
-            loss = task.loss(outputs[task.name], y[rows, column])
+            loss = task.loss(model(x[rows])[task.name], y[rows, column])
             if loss is None:
                 continue
-            gradients[task.name] = torch.autograd.grad(
-                loss, list(shared.values()), allow_unused=True
-            )
-        losses[task.name] = loss.detach()
+            parts = torch.autograd.grad(loss, list(shared.values()), allow_unused=True)
         gradients[task.name] = tuple(
-            torch.zeros_like(p) if g is None else g
-            for p, g in zip(shared.values(), gradients[task.name])
+            torch.zeros_like(p) if g is None else g for p, g in zip(shared.values(), parts)
         )
-    return losses, gradients
+    return gradients
 
 
 def _double_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -103,7 +98,7 @@ def measure_affinity(
     model.eval()
     try:
         shared = shared_parameters(model)
-        _, gradients = _shared_gradients(model, tasks, x, y, shared)
+        gradients = _shared_gradients(model, tasks, x, y, shared)
         flat = {task: _flat(gradient) for task, gradient in gradients.items()}
         rows = []
         with torch.no_grad():
