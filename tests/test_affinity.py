@@ -124,7 +124,7 @@ def test_a_copy_of_a_task_is_its_closest_partner_and_a_shuffled_copy_its_farthes
 
 
 def test_affinity_settings_default_from_the_schema_and_name_the_field() -> None:
-    assert affinity_settings(None, {"learning_rate": 0.02}) == (10, 0.02)
+    assert affinity_settings(None, {"learning_rate": 0.02}) == (25, 0.02)
     assert affinity_settings({"every": 3, "step_size": 0.5}, {}) == (3, 0.5)
     with pytest.raises(StudyInputError, match="affinity.every"):
         affinity_settings({"every": 0}, {})

@@ -84,8 +84,15 @@ def _double_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: t.detach().double() if t.is_floating_point() else t for name, t in state.items()}
 
 
-def _flat(gradient: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    return torch.cat([g.reshape(-1) for g in gradient]).double()
+def _cosine_matrix(gradients: dict[str, tuple[torch.Tensor, ...]]) -> dict[str, dict[str, float]]:
+    """{task: {task: cosine of their flattened gradients}}, every pair from one matrix product."""
+    names = sorted(gradients)
+    if not names:
+        return {}
+    flat = torch.stack([torch.cat([g.reshape(-1) for g in gradients[n]]).double() for n in names])
+    unit = nn.functional.normalize(flat, dim=1)  # a zero gradient stays zero: cosine 0
+    matrix = (unit @ unit.T).tolist()
+    return {a: dict(zip(names, row)) for a, row in zip(names, matrix)}
 
 
 def measure_affinity(
@@ -99,7 +106,7 @@ def measure_affinity(
     try:
         shared = shared_parameters(model)
         gradients = _shared_gradients(model, tasks, x, y, shared)
-        flat = {task: _flat(gradient) for task, gradient in gradients.items()}
+        cosines = _cosine_matrix(gradients)
         rows = []
         with torch.no_grad():
             # in float64: a step of the learning rate's size changes a loss by about 1e-5 of itself,
@@ -117,7 +124,7 @@ def measure_affinity(
                     if main == aux or main not in gradients:
                         continue
                     lookahead = 1.0 - float(after[main]) / float(before[main])
-                    cosine = float(nn.functional.cosine_similarity(flat[main], flat[aux], dim=0))
+                    cosine = cosines[main][aux]
                     rows.append((main, aux, lookahead, cosine))
         return rows
     finally:
