@@ -82,15 +82,15 @@ def test_probe_leaves_model_generators_and_mode_as_they_were() -> None:
     assert torch.equal(torch.get_rng_state(), states[1])
 
 
-def _train_with_probe(root: Path, tasks: dict, out: Path, every: int = 1) -> Path:
+def _train_with_probe(root: Path, tasks: dict, out: Path, training: dict = TRAINING) -> Path:
     datasets = sorted({spec["dataset"] for spec in tasks.values()})
     paths = {d: dataset_paths(root, d) for d in datasets}
     train_affinity_model(
-        out_dir=str(out), affinity={"every": every}, tasks=tasks,
+        out_dir=str(out), affinity={"every": 1}, tasks=tasks,
         manifests={d: str(p["manifest"]) for d, p in paths.items()},
         features={d: str(p["features"]) for d, p in paths.items()},
         splits={d: str(p["splits"]) for d, p in paths.items()},
-        model=MODEL, training=TRAINING, progress=False,
+        model=MODEL, training=training, progress=False,
     )
     return out
 
@@ -98,8 +98,9 @@ def _train_with_probe(root: Path, tasks: dict, out: Path, every: int = 1) -> Pat
 def test_training_with_the_probe_gives_the_weights_of_training_without(
     study: Path, tmp_path: Path
 ) -> None:
-    probed = _train_with_probe(study, {t: TASKS[t] for t in THREE}, tmp_path / "probed")
-    plain = train(study, THREE, tmp_path / "plain", checkpoints=None)
+    short = TRAINING | {"epochs": 2}
+    probed = _train_with_probe(study, {t: TASKS[t] for t in THREE}, tmp_path / "probed", short)
+    plain = train(study, THREE, tmp_path / "plain", checkpoints=None, training=short)
     for name, table in read_outputs(plain).items():  # every step's losses and every score
         pd.testing.assert_frame_equal(table, read_outputs(probed)[name], obj=name)
     probes = pd.read_parquet(probed / "probe.parquet")
