@@ -82,11 +82,12 @@ def test_probe_leaves_model_generators_and_mode_as_they_were() -> None:
     assert torch.equal(torch.get_rng_state(), states[1])
 
 
-def _train_with_probe(root: Path, tasks: dict, out: Path, training: dict = TRAINING) -> Path:
+def _train_with_probe(root: Path, tasks: dict, out: Path, training: dict = TRAINING,
+                      folds: int | None = None) -> Path:
     datasets = sorted({spec["dataset"] for spec in tasks.values()})
     paths = {d: dataset_paths(root, d) for d in datasets}
     train_affinity_model(
-        out_dir=str(out), affinity={"every": 1}, tasks=tasks,
+        out_dir=str(out), affinity={"every": 1, "folds": folds}, tasks=tasks,
         manifests={d: str(p["manifest"]) for d, p in paths.items()},
         features={d: str(p["features"]) for d, p in paths.items()},
         splits={d: str(p["splits"]) for d, p in paths.items()},
@@ -107,6 +108,7 @@ def test_training_with_the_probe_gives_the_weights_of_training_without(
     assert set(zip(probes["main"], probes["aux"])) == {
         (m, a) for m in THREE for a in THREE if m != a
     }
+    assert set(probes["fold"]) == {0, 1, 2}
     cost = pd.read_json(probed / "probe_cost.json", typ="series")
     assert 0 < cost["probe_cpu_s"] < cost["training_cpu_s"]
 
@@ -117,7 +119,10 @@ def test_a_copy_of_a_task_is_its_closest_partner_and_a_shuffled_copy_its_farthes
     word = TASKS["alpha_word"]
     tasks = {"alpha_word": word, "copy": dict(word), "shuffled": {**word, "control": True},
              "beta_scene": TASKS["beta_scene"]}
-    probes = pd.read_parquet(_train_with_probe(study, tasks, tmp_path / "m") / "probe.parquet")
+    out = _train_with_probe(study, tasks, tmp_path / "m", folds=2)
+    probes = pd.read_parquet(out / "probe.parquet")
+    assert set(probes["fold"]) == {0, 1}  # affinity.folds: the first two test folds only
+    assert set(pd.read_parquet(out / "metrics.parquet")["fold"]) == {0, 1}
     to_word = probes[probes["main"] == "alpha_word"].groupby("aux")[["lookahead", "cosine"]].mean()
     for column in ("lookahead", "cosine"):
         assert to_word[column].idxmax() == "copy"
@@ -125,7 +130,7 @@ def test_a_copy_of_a_task_is_its_closest_partner_and_a_shuffled_copy_its_farthes
 
 
 def test_affinity_settings_default_from_the_schema_and_name_the_field() -> None:
-    assert affinity_settings(None, {"learning_rate": 0.02}) == (25, 0.02)
-    assert affinity_settings({"every": 3, "step_size": 0.5}, {}) == (3, 0.5)
+    assert affinity_settings(None, {"learning_rate": 0.02}) == (25, 0.02, None)
+    assert affinity_settings({"every": 3, "step_size": 0.5, "folds": 2}, {}) == (3, 0.5, 2)
     with pytest.raises(StudyInputError, match="affinity.every"):
         affinity_settings({"every": 0}, {})

@@ -176,12 +176,13 @@ class AffinityRecorder:
 
 
 def affinity_settings(affinity: Mapping[str, Any] | None, training: Mapping[str, Any]) -> tuple:
-    """(every, step_size) from the config's `affinity` and `training` sections (schema defaults)."""
+    """(every, step_size, folds) from the config's `affinity` and `training` sections (schema
+    defaults); folds None: every test fold."""
     values = section("affinity", affinity)
     step_size = values["step_size"]
     if step_size is None:
         step_size = section("training", training)["learning_rate"]
-    return int(values["every"]), float(step_size)
+    return int(values["every"]), float(step_size), values["folds"]
 
 
 def train_affinity_model(
@@ -192,10 +193,10 @@ def train_affinity_model(
     `probe_cost.json` (CPU seconds of the probe and of the whole training, and their ratio)."""
     from analysis.mtl.train import train_study_model
 
-    every, step_size = affinity_settings(affinity, train_args.get("training", {}))
+    every, step_size, folds = affinity_settings(affinity, train_args.get("training", {}))
     recorder = AffinityRecorder(every, step_size)
     started = time.process_time()
-    train_study_model(out_dir=out_dir, probes=recorder, **train_args)
+    train_study_model(out_dir=out_dir, probes=recorder, first_folds=folds, **train_args)
     total = time.process_time() - started
     out = Path(out_dir)
     write_table(recorder.table(), out / "probe.parquet")

@@ -332,6 +332,7 @@ def train_study_model(
     on_epoch_end: EpochCallback | None = None,
     clip_rows: dict[str, str] | None = None,
     probes: ProbeFactory | None = None,
+    first_folds: int | None = None,
 ) -> None:
     """Train one model of one or more tasks on every (fold, seed) and write its outputs.
 
@@ -350,7 +351,7 @@ def train_study_model(
     config = TrainingSettings.from_config(training)
     task_weights([], dict(config.loss_weights))  # checks the task names' weights
     datasets, task_list = load_inputs(tasks, manifests, features, splits, clip_rows, config)
-    folds = common_folds(datasets)
+    folds = common_folds(datasets)[:first_folds]  # first_folds: only the first N test folds
     runs = [(fold, seed) for fold in folds for seed in config.seeds]
     checkpointer = None
     if checkpoint_dir is not None:
