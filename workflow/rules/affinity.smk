@@ -23,7 +23,8 @@ rule train_affinity_model:
         datasets=_datasets_of(AFFINITY_TASKS) if not EXTERNAL else [],
         model=model_params(),
         training=training_params(),
-        affinity=config["affinity"],
+        # the probe's settings; top_k changes no number of the model, so it is left out
+        affinity={key: value for key, value in config["affinity"].items() if key != "top_k"},
     log:
         "logs/train_affinity_model.log",
     benchmark:
