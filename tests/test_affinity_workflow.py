@@ -40,3 +40,12 @@ def test_changing_the_probe_retrains_the_all_task_model_only(finished_study):
     jobs = planned_jobs(result.stdout)
     assert "train_model" not in jobs
     assert jobs["train_affinity_model"] == {"results/affinity/model/metrics.parquet"}
+
+
+def test_changing_top_k_reruns_the_comparison_not_the_model(finished_study):
+    config = BASE_CONFIG | {"affinity": {"top_k": 1}}
+    result = snakemake(finished_study, config, "--dry-run")
+    assert result.returncode == 0, result.stderr[-4000:]
+    jobs = planned_jobs(result.stdout)
+    assert "train_affinity_model" not in jobs and "train_model" not in jobs
+    assert jobs["affinity_vs_gain"] == {"results/analysis/affinity_vs_gain.csv"}
