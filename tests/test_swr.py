@@ -10,6 +10,7 @@ from test_mtl import MODEL, dataset_paths
 
 from analysis.mtl.data import build_fold, load_inputs
 from analysis.mtl.models import build_model
+from analysis.mtl.runtime import torch_settings
 from analysis.mtl.seeding import RunSeeds, make_generator
 from analysis.mtl.settings import TrainingSettings
 from analysis.mtl.swr import PolicyTraining, SWRLayer, SWRNet
@@ -56,13 +57,14 @@ def test_policy_realised_cost_tracks_the_target_cost() -> None:
     net.policy_training = PolicyTraining(1.0, 1.0, make_generator("costs"))
     optimizer = torch.optim.Adam(net.policy.parameters(), lr=0.01)
     x = torch.randn(8, 12)
-    for _ in range(600):
-        net.train()
-        net(x)
-        loss = net.penalty()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    net.train()
+    with torch_settings(1):  # tiny tensors: more threads only contend
+        for _ in range(600):
+            net(x)
+            loss = net.penalty()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
     costs = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
     realised = [net.realised_cost(net.policy.binary_policy(c)) for c in costs]
     errors = [abs(r - c) for r, c in zip(realised, costs)]
@@ -99,7 +101,7 @@ def test_cost_zero_leaves_the_extractor_as_pretrained(alpha_fold) -> None:
     source_fold, source = _as_single(fold, tasks, "alpha_word")
     target_fold, target = _as_single(fold, tasks, "alpha_speaker")
     pretrained = pretrain(source, source_fold, MODEL, TRAINING, seed=0)
-    settings = TransferSettings.from_config({"costs": [0.0, 1.0], "search_epochs": 1})
+    settings = TransferSettings.from_config({"costs": [0.0, 1.0], "search_epochs": 1, "policy_steps": 20})
     seeds = RunSeeds(0, 0)
     searched = search_policy(pretrained, target, target_fold, MODEL, TRAINING, settings, seeds)
     closed, result = swr_transfer(pretrained, searched, target, target_fold, MODEL, TRAINING,

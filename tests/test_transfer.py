@@ -40,7 +40,7 @@ def transferred(study: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     scene = {"beta_scene": {"dataset": "beta", "label": "scene"}}
     pretrain_study_source(word, _paths(study, "alpha"), str(out / "word.pt"), MODEL, TRAINING)
     transfer_study_model(scene, str(out / "word.pt"), _paths(study, "beta"), str(out / "model"),
-                         MODEL, TRAINING, {"costs": [0.0, 1.0], "search_epochs": 1})
+                         MODEL, TRAINING, {"costs": [0.0, 1.0], "search_epochs": 1, "policy_steps": 20})
     single = train(study, ["beta_scene"], out / "single", training=TRAINING, checkpoints=None)
     return {"metrics": out / "model" / "metrics.parquet", "single": single}
 
@@ -86,7 +86,7 @@ def _significant(seed: int, design: Design) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def test_transfer_gain_test_keeps_alpha_on_null_studies() -> None:
-    studies = 40
+    studies = 30
     design = Design(n_tasks=4, folds=5, seeds=2)
     found = {"swr": 0, "finetune": 0}
     for seed in range(studies):

@@ -5,7 +5,8 @@ its single-task model trains (same seeds, sampler and budget), then transfers to
 
 1. SWR super-net: every b_l = 1, w' and a new target head trained `search_epochs`.
 2. SWR policy: super-net frozen, the policy network trained with c ~ U(0, 1) per step and the loss
-   L_target + lambda * |realised soft cost - c| (`analysis.mtl.swr`).
+   L_target + lambda * |realised soft cost - c| (`analysis.mtl.swr`), for `search_epochs` and at
+   least `policy_steps` steps (a small dataset's epochs have few steps; the policy needs hundreds).
 3. For every cost c: the policy frozen and binarised at c; a fresh transfer model (w' = 0, the
    target's single-task head initialisation) learns only the w'_l with b_l = 1, and its head, with
    the target single-task model's budget: its sampler, epochs, updates and rows per update. Its
@@ -46,6 +47,8 @@ class TransferSettings:
     policy_hidden: int
     tau: float
     cost_lambda: float
+    policy_steps: int
+    policy_learning_rate: float
 
     @classmethod
     def from_config(cls, values: dict) -> TransferSettings:
@@ -56,6 +59,8 @@ class TransferSettings:
             costs=tuple(float(c) for c in values["costs"]), references=values["references"],
             search_epochs=values["search_epochs"], policy_hidden=values["policy_hidden"],
             tau=float(values["tau"]), cost_lambda=float(values["cost_lambda"]),
+            policy_steps=values["policy_steps"],
+            policy_learning_rate=float(values["policy_learning_rate"]),
         )
 
 
@@ -127,8 +132,12 @@ def search_policy(
     net.policy_training = PolicyTraining(
         settings.tau, settings.cost_lambda, make_generator("policy costs", seeds.seed, seeds.fold)
     )
-    policy = list(net.policy.parameters())
-    _train(_state([target], fold, model_config, config, seeds, net, policy), [target], fold, epochs)
+    policy_config = dataclasses.replace(config, learning_rate=settings.policy_learning_rate)
+    state = _state([target], fold, model_config, policy_config, seeds, net,
+                   list(net.policy.parameters()))
+    _train(state, [target], fold, epochs)
+    while state.step < settings.policy_steps:  # a small dataset: more passes, as many as needed
+        _train(state, [target], fold, 1)
     net.policy_training = None
     net.policy.requires_grad_(False)
     return net

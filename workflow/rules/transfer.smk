@@ -2,7 +2,12 @@
 # every task pre-trained once on its training folds, transferred to every other task at each cost
 # (analysis/mtl/transfer.py), and its transfer gains analysed beside the MTL gains.
 
-TRANSFER = bool(config["transfer"]["enabled"]) and not EXTERNAL
+if config["transfer"]["enabled"] and EXTERNAL:
+    raise WorkflowError(
+        "config: transfer.enabled needs datasets to train on; a study imported with "
+        "external_results has no models to transfer. Set transfer.enabled: false."
+    )
+TRANSFER = bool(config["transfer"]["enabled"])
 TRANSFER_TASKS = sorted(TASKS) if TRANSFER else []
 TRANSFER_PAIRS = [(s, t) for s in TRANSFER_TASKS for t in TRANSFER_TASKS if s != t]
 
