@@ -42,7 +42,8 @@ def transferred(study: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     transfer_study_model(scene, str(out / "word.pt"), _paths(study, "beta"), str(out / "model"),
                          MODEL, TRAINING, {"costs": [0.0, 1.0], "search_epochs": 1, "policy_steps": 20})
     single = train(study, ["beta_scene"], out / "single", training=TRAINING, checkpoints=None)
-    return {"metrics": out / "model" / "metrics.parquet", "single": single}
+    return {"metrics": out / "model" / "metrics.parquet", "single": single,
+            "pretrained": out / "word.pt"}
 
 
 def test_transfer_writes_every_setting_on_the_target_budget(transferred: dict[str, Path]) -> None:
@@ -121,3 +122,27 @@ def test_transfer_against_joint_training_on_the_same_folds() -> None:
     assert row["mean_mtl_gain"] == pytest.approx(0.1)
     assert row["mean_transfer_gain"] == pytest.approx(0.204)
     assert row["mean_difference"] == pytest.approx(0.104) and row["favours"] == "transfer"
+
+
+def test_pretrained_network_is_the_single_task_model(study: Path, transferred: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    """Pre-training trains what the source's single-task model trains: the same test scores."""
+    import torch
+
+    from analysis.mtl.data import build_fold, load_inputs
+    from analysis.mtl.metrics import final_evaluation
+    from analysis.mtl.settings import TrainingSettings
+    from analysis.mtl.transfer_job import load_pretrained
+
+    single = train(study, ["alpha_word"], tmp_path / "single", training=TRAINING, checkpoints=None)
+    expected = pd.read_parquet(single / "metrics.parquet").query("metric == 'macro_f1'")
+    saved = torch.load(transferred["pretrained"], weights_only=False)
+    paths = _paths(study, "alpha")
+    config = TrainingSettings.from_config(TRAINING)
+    datasets, tasks = load_inputs({"alpha_word": {"dataset": "alpha", "label": "word"}},
+                                  paths["manifests"], paths["features"], paths["splits"], None,
+                                  config)
+    for fold, value in zip(expected["fold"], expected["value"]):
+        net = load_pretrained(saved, int(fold), 0)
+        report = final_evaluation(net, tasks, build_fold(datasets, tasks, int(fold), config))
+        assert report["alpha_word"].scores["macro_f1"] == value
