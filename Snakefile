@@ -20,6 +20,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/metafeatures.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/transfer_common.smk"
 include: "workflow/rules/transfer.smk"
 
 
