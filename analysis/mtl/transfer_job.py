@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from analysis.errors import StudyInputError
 from analysis.io import atomic_path, write_table
 from analysis.mtl.data import build_fold, common_folds, load_inputs
 from analysis.mtl.layers import SharedTrunkNet
@@ -31,6 +32,16 @@ TRANSFER_COLUMNS = {"source": str, "task": str, "method": str, "cost": "float64"
 CHANGED_SHARE = "changed_share"  # the metric row of the realised share of changed parameters
 
 
+def check_transfer_training(config: TrainingSettings) -> None:
+    """Transfer trains every epoch: with early stopping its budget would not be the single-task
+    model's, and its gain would mix transfer with a different budget."""
+    if config.early_stopping is not None:
+        raise StudyInputError(
+            "config: transfer.enabled needs training without early stopping (training."
+            "early_stopping), so that a transferred model has its target's single-task budget"
+        )
+
+
 def _inputs(task: dict[str, dict], paths: dict[str, dict[str, str]], config: TrainingSettings):
     """(datasets, [task]) of one task; paths: {"manifests"|"features"|"splits"|"clip_rows": {dataset: path}}."""
     return load_inputs(task, paths["manifests"], paths["features"], paths["splits"],
@@ -43,6 +54,7 @@ def pretrain_study_source(
 ) -> None:
     """Pre-train the one task of `task` ({name: spec}) on every fold and seed; save the weights."""
     config = TrainingSettings.from_config(training)
+    check_transfer_training(config)
     datasets, (source,) = _inputs(task, paths, config)
     runs = {}
     with torch_settings(threads):
@@ -72,6 +84,7 @@ def transfer_study_model(
 ) -> None:
     """Transfer the pre-trained source to the one task of `target` on every shared fold and seed."""
     config = TrainingSettings.from_config(training)
+    check_transfer_training(config)
     settings = TransferSettings.from_config(transfer)
     saved = torch.load(pretrained_path, map_location="cpu", weights_only=False)
     datasets, (task,) = _inputs(target, paths, config)

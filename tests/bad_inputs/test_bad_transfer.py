@@ -8,6 +8,7 @@ from study_data import run_snakemake as snakemake
 
 from analysis.errors import StudyInputError
 from analysis.mtl.transfer import TransferSettings
+from analysis.mtl.transfer_job import pretrain_study_source
 
 
 def test_transfer_cost_out_of_range():
@@ -29,3 +30,12 @@ def test_transfer_with_external_results(tmp_path):
     assert result.returncode != 0
     assert "transfer.enabled needs datasets" in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_transfer_with_early_stopping(tmp_path):
+    training = {"epochs": 1, "seeds": [0], "early_stopping": {"patience": 1,
+                                                              "validation_fraction": 0.2}}
+    with pytest.raises(StudyInputError, match="transfer.enabled needs training without early"):
+        pretrain_study_source({"t": {"dataset": "d", "label": "x"}}, {}, str(tmp_path / "t.pt"),
+                              {"type": "dnn"}, training)
+    assert not (tmp_path / "t.pt").exists()

@@ -7,6 +7,11 @@ if config["transfer"]["enabled"] and EXTERNAL:
         "config: transfer.enabled needs datasets to train on; a study imported with "
         "external_results has no models to transfer. Set transfer.enabled: false."
     )
+if config["transfer"]["enabled"] and config["training"].get("early_stopping"):
+    raise WorkflowError(
+        "config: transfer.enabled needs training without early stopping (training."
+        "early_stopping), so that a transferred model has its target's single-task budget."
+    )
 TRANSFER = bool(config["transfer"]["enabled"])
 TRANSFER_TASKS = sorted(TASKS) if TRANSFER else []
 TRANSFER_PAIRS = [(s, t) for s in TRANSFER_TASKS for t in TRANSFER_TASKS if s != t]
