@@ -22,7 +22,7 @@ from analysis.mtl.layers import SharedTrunkNet
 from analysis.mtl.models import build_model
 from analysis.mtl.runtime import torch_settings
 from analysis.mtl.seeding import RunSeeds
-from analysis.mtl.settings import TrainingSettings
+from analysis.mtl.settings import ModelSettings, TrainingSettings
 from analysis.mtl.transfer import TransferSettings, pretrain, transfer_models
 
 logger = logging.getLogger(__name__)
@@ -32,9 +32,18 @@ TRANSFER_COLUMNS = {"source": str, "task": str, "method": str, "cost": "float64"
 CHANGED_SHARE = "changed_share"  # the metric row of the realised share of changed parameters
 
 
-def check_transfer_training(config: TrainingSettings) -> None:
-    """Transfer trains every epoch: with early stopping its budget would not be the single-task
-    model's, and its gain would mix transfer with a different budget."""
+TRANSFER_MODEL_TYPES = ("dnn", "cnn")  # a shared trunk and one head per task
+
+
+def check_transfer_training(config: TrainingSettings, model: dict) -> None:
+    """Transfer needs a shared-trunk model, and trains every epoch: with early stopping its budget
+    would not be the single-task model's, and its gain would mix transfer with a different budget."""
+    model_type = ModelSettings.from_config(model).type
+    if model_type not in TRANSFER_MODEL_TYPES:
+        raise StudyInputError(
+            f"config: transfer.enabled needs model.type {' or '.join(TRANSFER_MODEL_TYPES)} (a "
+            f"shared trunk and task heads); model.type is {model_type!r}"
+        )
     if config.early_stopping is not None:
         raise StudyInputError(
             "config: transfer.enabled needs training without early stopping (training."
@@ -54,7 +63,7 @@ def pretrain_study_source(
 ) -> None:
     """Pre-train the one task of `task` ({name: spec}) on every fold and seed; save the weights."""
     config = TrainingSettings.from_config(training)
-    check_transfer_training(config)
+    check_transfer_training(config, model)
     datasets, (source,) = _inputs(task, paths, config)
     runs = {}
     with torch_settings(threads):
@@ -84,7 +93,7 @@ def transfer_study_model(
 ) -> None:
     """Transfer the pre-trained source to the one task of `target` on every shared fold and seed."""
     config = TrainingSettings.from_config(training)
-    check_transfer_training(config)
+    check_transfer_training(config, model)
     settings = TransferSettings.from_config(transfer)
     saved = torch.load(pretrained_path, map_location="cpu", weights_only=False)
     datasets, (task,) = _inputs(target, paths, config)

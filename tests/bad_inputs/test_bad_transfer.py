@@ -39,3 +39,9 @@ def test_transfer_with_early_stopping(tmp_path):
         pretrain_study_source({"t": {"dataset": "d", "label": "x"}}, {}, str(tmp_path / "t.pt"),
                               {"type": "dnn"}, training)
     assert not (tmp_path / "t.pt").exists()
+
+
+def test_transfer_with_adapters(tmp_path):
+    with pytest.raises(StudyInputError, match="transfer.enabled needs model.type dnn or cnn"):
+        pretrain_study_source({"t": {"dataset": "d", "label": "x"}}, {}, str(tmp_path / "t.pt"),
+                              {"type": "adapters"}, {"epochs": 1})

@@ -12,6 +12,11 @@ if config["transfer"]["enabled"] and config["training"].get("early_stopping"):
         "config: transfer.enabled needs training without early stopping (training."
         "early_stopping), so that a transferred model has its target's single-task budget."
     )
+if config["transfer"]["enabled"] and config["model"]["type"] not in ("dnn", "cnn"):
+    raise WorkflowError(
+        "config: transfer.enabled needs model.type dnn or cnn (a shared trunk and task heads); "
+        f"model.type is {config['model']['type']!r}."
+    )
 TRANSFER = bool(config["transfer"]["enabled"])
 TRANSFER_TASKS = sorted(TASKS) if TRANSFER else []
 TRANSFER_PAIRS = [(s, t) for s in TRANSFER_TASKS for t in TRANSFER_TASKS if s != t]
