@@ -101,9 +101,10 @@ class PolicyNet(nn.Module):
 
     def binary_policy(self, cost: float) -> torch.Tensor:
         """The policy at use: b_l = 1 where softmax(h(c)_l)_1 >= 0.5."""
+        device = self.net[0].weight.device
         with torch.no_grad():
-            logits = self(torch.tensor(float(cost)))
-        return (logits.softmax(-1)[:, 1] >= 0.5).float()
+            logits = self(torch.tensor(float(cost), device=device))
+        return (logits.softmax(-1)[:, 1] >= 0.5).float().cpu()
 
 
 class SWRNet(MultiTaskNet):
@@ -134,12 +135,6 @@ class SWRNet(MultiTaskNet):
         """Fixed gates b_l (1: the layer's w' learns, 0: the layer stays pre-trained)."""
         for layer, gate in zip(self.layers, gates):
             layer.gate = gate.detach().clone().to(layer.gate.device)
-
-    def use_cost(self, cost: float) -> torch.Tensor:
-        """Binarise the policy at `cost`, fix the gates and return them."""
-        gates = self.policy.binary_policy(cost).to(self.shares.device)
-        self.set_gates(gates)
-        return gates
 
     def realised_cost(self, gates: torch.Tensor | None = None) -> float:
         """Share of the extractor's parameters whose layer has b_l = 1."""
