@@ -20,6 +20,8 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/metafeatures.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/transfer_common.smk"
+include: "workflow/rules/transfer.smk"
 
 
 rule all:
@@ -40,3 +42,4 @@ rule all:
         "results/figures/learning_curves.png",
         "results/figures/prediction.png",
         tensorboard_targets(),
+        transfer_targets(),
