@@ -22,6 +22,8 @@ include: "workflow/rules/stats.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/affinity_common.smk"
 include: "workflow/rules/affinity.smk"
+include: "workflow/rules/transfer_common.smk"
+include: "workflow/rules/transfer.smk"
 
 
 rule all:
@@ -43,3 +45,4 @@ rule all:
         "results/figures/prediction.png",
         tensorboard_targets(),
         affinity_targets(),
+        transfer_targets(),
