@@ -1,0 +1,82 @@
+"""Budgeted studies and task groups in the workflow (Snakemake runs, marked `workflow`)."""
+
+from __future__ import annotations
+
+import os
+import time
+from itertools import permutations
+
+import pandas as pd
+import pytest
+from study_data import (
+    BASE_CONFIG,
+    chirps_dataset,
+    noise_dataset,
+    planned_jobs,
+    tones_dataset,
+    trained_models,
+)
+from study_data import run_snakemake as snakemake
+
+pytestmark = pytest.mark.workflow
+
+CHIRPS = {"reader": "manifest", "path": "data/chirps", "tasks": {"chirps_direction": "direction"}}
+STUDY = BASE_CONFIG | {"datasets": BASE_CONFIG["datasets"] | {"chirps": CHIRPS}}
+TASKS = ["chirps_direction", "noise_colour", "tones_level", "tones_pitch"]
+
+
+def study_folder(folder):
+    tones_dataset(folder / "data" / "tones")
+    noise_dataset(folder / "data" / "noise")
+    chirps_dataset(folder / "data" / "chirps")
+    return folder
+
+
+def plant_affinity(study, best: dict[str, str]) -> None:
+    """Run the affinity checkpoint, then overwrite its table with one where `best[main]` is each
+    main task's best partner (newer than the checkpoint's inputs, so it counts as up to date)."""
+    result = snakemake(study, STUDY | {"pairs": {"select": "affinity", "per_task": 1}}, "results/analysis/affinity.csv")
+    assert result.returncode == 0, result.stderr[-4000:]
+    rows = [{"main": m, "aux": a, "lookahead": float(best[m] == a), "cosine": 0.0, "n": 1}
+            for m, a in permutations(TASKS, 2)]
+    path = study / "results/analysis/affinity.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    later = time.time() + 5
+    os.utime(path, (later, later))
+
+
+def test_affinity_budget_schedules_each_main_tasks_best_partners_only(tmp_path):
+    study = study_folder(tmp_path)
+    best = {"chirps_direction": "noise_colour", "noise_colour": "chirps_direction",
+            "tones_level": "tones_pitch", "tones_pitch": "noise_colour"}
+    plant_affinity(study, best)
+    result = snakemake(study, STUDY | {"pairs": {"select": "affinity", "per_task": 1}}, "--dry-run")
+    assert result.returncode == 0, result.stderr[-4000:]
+    pairs = trained_models(planned_jobs(result.stdout), "pair")
+    expected = {"chirps_direction__noise_colour", "noise_colour__tones_pitch", "tones_level__tones_pitch"}
+    assert pairs == {f"results/models/pair/{name}/metrics.parquet" for name in expected}
+    assert len(pairs) <= len(TASKS) * 1
+
+
+def test_affinity_budget_of_two_schedules_at_most_two_pair_models_per_main_task(tmp_path):
+    study = study_folder(tmp_path)
+    plant_affinity(study, {task: "tones_pitch" if task != "tones_pitch" else "tones_level" for task in TASKS})
+    result = snakemake(study, STUDY | {"pairs": {"select": "affinity", "per_task": 2}}, "--dry-run")
+    assert result.returncode == 0, result.stderr[-4000:]
+    pairs = trained_models(planned_jobs(result.stdout), "pair")
+    assert 0 < len(pairs) <= len(TASKS) * 2
+
+
+def test_a_measured_pair_naming_an_unknown_task_stops_before_any_job(tmp_path):
+    study = study_folder(tmp_path)
+    config = STUDY | {"pairs": {"select": "predicted", "measured": [["tones_pitch", "tones_colour"]]}}
+    result = snakemake(study, config, "--dry-run")
+    assert result.returncode != 0
+    output = result.stderr + result.stdout
+    assert "pairs.measured" in output and "tones_colour" in output
+
+
+def test_predicted_budget_without_measured_pairs_says_what_to_do(tmp_path):
+    result = snakemake(study_folder(tmp_path), STUDY | {"pairs": {"select": "predicted"}}, "--dry-run")
+    assert result.returncode != 0
+    assert "pairs.measured" in result.stderr + result.stdout

@@ -1,0 +1,71 @@
+# Budgeted studies (config `pairs`), the functions (the rules are in budget.smk): which pair models collect_runs asks for. With `select: all`
+# every pair of MODELS (today's DAG); with `affinity` or `predicted` the choice is read from a
+# checkpoint's table, so the DAG below collect_runs is resolved after that checkpoint has run.
+
+import pandas as pd
+
+from analysis.meta.selection import select_pairs
+
+PAIR_SELECT = config["pairs"]["select"]
+PER_TASK = config["pairs"]["per_task"]
+MEASURED = sorted({tuple(sorted(pair)) for pair in config["pairs"]["measured"]})
+CONTROL_PAIRS = [(task, control) for control, task in CONTROLS.items()]
+
+
+def _check_measured():
+    for pair in MEASURED:
+        unknown = [task for task in pair if task not in TASKS]
+        if unknown:
+            raise WorkflowError(
+                f"config pairs.measured: {list(pair)} names {', '.join(unknown)}, not a task of the "
+                f"study; list pairs of the tasks declared under datasets.*.tasks ({', '.join(sorted(TASKS))})."
+            )
+        if pair[0] == pair[1]:
+            raise WorkflowError(f"config pairs.measured: {list(pair)} pairs a task with itself; give two tasks.")
+    if PAIR_SELECT == "predicted" and not MEASURED:
+        raise WorkflowError(
+            "config pairs.select: predicted needs pairs already measured to fit the meta-model on: "
+            "list them in pairs.measured (e.g. the pairs of a finished study), or use select: all."
+        )
+
+
+if not EXTERNAL:
+    _check_measured()
+
+
+def _pair_scores_path():
+    """The table the budgeted choice reads (waits for its checkpoint)."""
+    if PAIR_SELECT == "affinity":
+        checkpoints.affinity.get()
+        return "results/analysis/affinity.csv"
+    checkpoints.predicted_gains.get()
+    return "results/analysis/predicted_gains.csv"
+
+
+def budgeted_pairs():
+    """The pairs the study trains: all, or each main task's `per_task` best partners (plus the
+    measured pairs and the control pairs, which are always trained)."""
+    if PAIR_SELECT == "all":
+        return PAIRS
+    scores = pd.read_csv(_pair_scores_path())
+    chosen = select_pairs(scores, TASKS, PER_TASK, PAIR_SELECT)
+    return sorted(set(chosen) | set(MEASURED)) + CONTROL_PAIRS
+
+
+def budgeted_pair_dirs(wildcards=None):
+    if PAIR_SELECT == "all":
+        return pair_dirs()
+    return {f"{a}__{b}": f"results/models/pair/{a}__{b}" for a, b in budgeted_pairs()}
+
+
+def budgeted_model_metrics(wildcards=None):
+    """Every file collect_runs reads from the models the study trains."""
+    if PAIR_SELECT == "all":
+        return all_model_metrics()
+    dirs = [*single_dirs().values(), *budgeted_pair_dirs().values()]
+    names = ("metrics.parquet", "curve.parquet", "per_class.parquet", "efficiency.json")
+    return [_pair_scores_path(), *(f"{folder}/{name}" for folder in dirs for name in names)]
+
+
+def measured_pair_dirs():
+    return {f"{a}__{b}": f"results/models/pair/{a}__{b}" for a, b in MEASURED}
