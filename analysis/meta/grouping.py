@@ -135,14 +135,15 @@ def _neighbours(groups: tuple[tuple[int, ...], ...]) -> Iterator[tuple[tuple[int
 def hill_climb(matrix: np.ndarray, groups: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
     score = partition_score(matrix, groups)
     while True:
-        best = max(_neighbours(groups), key=lambda option: (partition_score(matrix, option), option), default=None)
-        if best is None or partition_score(matrix, best) <= score + 1e-12:
+        scored = [(partition_score(matrix, option), option) for option in set(_neighbours(groups))]
+        best_score, best = max(scored, default=(-np.inf, None))
+        if best is None or best_score <= score + 1e-12:
             return groups
-        groups, score = best, partition_score(matrix, best)
+        groups, score = best, best_score
 
 
 def heuristic_search(matrix: np.ndarray, networks: int, beam: int = 32) -> tuple[tuple[int, ...], ...]:
-    climbed = [hill_climb(matrix, start) for start in beam_search(matrix, networks, beam)]
+    climbed = {hill_climb(matrix, start) for start in beam_search(matrix, networks, beam)}
     return max(climbed, key=lambda groups: (partition_score(matrix, groups), tuple(reversed(groups))))
 
 
