@@ -341,7 +341,7 @@ def train_study_model(
 ) -> None:
     """Train one single- or dual-task model on every (fold, seed) and write its outputs.
 
-    tasks: {task: {"dataset", "label", options}} (1 or 2 tasks, docs/contracts.md "Tasks");
+    tasks: {task: {"dataset", "label", options}} (one or more tasks, docs/contracts.md "Tasks");
     manifests, features and splits: {dataset: path}; clip_rows: {dataset: path of the `.clips.npy`
     giving the manifest row of every feature row} (default: one row per clip, in manifest order).
     Writes metrics, curve, history, per_class and confusion (.parquet) and efficiency.json into
