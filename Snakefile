@@ -20,6 +20,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/budget_common.smk"
 include: "workflow/rules/affinity_standin.smk"
 include: "workflow/rules/budget.smk"
+include: "workflow/rules/budget_groups.smk"
 include: "workflow/rules/metafeatures.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/report.smk"
@@ -43,3 +44,4 @@ rule all:
         "results/figures/learning_curves.png",
         "results/figures/prediction.png",
         tensorboard_targets(),
+        group_targets(),

@@ -69,3 +69,41 @@ def budgeted_model_metrics(wildcards=None):
 
 def measured_pair_dirs():
     return {f"{a}__{b}": f"results/models/pair/{a}__{b}" for a, b in MEASURED}
+
+
+# Task groups (config `groups`) -------------------------------------------------------------------
+
+GROUPS = config.get("groups")
+GROUP_SOURCES = {
+    "gains": ("results/analysis/pair_gains.csv", "mean_gain"),
+    "affinity": ("results/analysis/affinity.csv", "lookahead"),
+}
+
+
+def group_source(wildcards=None):
+    """The pair-score table the groups are chosen from (waits for the affinity checkpoint)."""
+    path, _ = GROUP_SOURCES[GROUPS["from"]]
+    if GROUPS["from"] == "affinity":
+        checkpoints.affinity.get()
+    return path
+
+
+def chosen_groups():
+    """Names (tasks joined by `__`) of the chosen groups of two or more tasks (waits for task_groups)."""
+    table = pd.read_csv(checkpoints.task_groups.get().output.groups)
+    return sorted(set(table.loc[table["size"] > 1, "group"]))
+
+
+def group_model_dirs(wildcards=None):
+    return {name: f"results/models/group/{name}" for name in chosen_groups()}
+
+
+def group_model_metrics(wildcards):
+    return [f"{folder}/metrics.parquet" for folder in group_model_dirs().values()]
+
+
+def group_targets():
+    """What `rule all` asks for when the config has `groups`."""
+    if not GROUPS:
+        return []
+    return ["results/analysis/group_gains.csv", "results/figures/group_gains.png"]

@@ -213,6 +213,8 @@ def _datasets_of(names):
 
 def model_task_names(wildcards):
     """The tasks of the model `results/models/{kind}/{name}`."""
+    if wildcards.kind == "group" and all(task in TASKS for task in wildcards.name.split("__")):
+        return wildcards.name.split("__")  # a task group (config `groups`): its tasks joined by `__`
     try:
         return MODELS[(wildcards.kind, wildcards.name)]
     except KeyError:
