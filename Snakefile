@@ -44,4 +44,4 @@ rule all:
         "results/figures/learning_curves.png",
         "results/figures/prediction.png",
         tensorboard_targets(),
-        group_targets(),
+        budget_targets(),

@@ -107,3 +107,36 @@ def group_targets():
     if not GROUPS:
         return []
     return ["results/analysis/group_gains.csv", "results/figures/group_gains.png"]
+
+
+# Cost accounting (written when the study is budgeted or has groups) ------------------------------
+
+
+def cost_inputs(wildcards):
+    """The files whose jobs must have finished before their benchmarks are read."""
+    files = ["results/study/runs.parquet"]
+    if GROUPS:
+        files += ["results/analysis/task_groups.csv", "results/analysis/group_gains.csv"]
+    if PAIR_SELECT != "all":
+        files.append(_pair_scores_path())
+    return files
+
+
+def cost_models(wildcards):
+    """The models of each path, by name."""
+    return {
+        "singles": sorted(single_dirs()),
+        "all_pairs": sorted(pair_dirs()),
+        "trained_pairs": sorted(budgeted_pair_dirs()),
+        "groups": chosen_groups() if GROUPS else [],
+    }
+
+
+def budget_targets():
+    """What `rule all` asks for when the study is budgeted (`pairs.select`) or has `groups`."""
+    targets = group_targets()
+    if PAIR_SELECT != "all" or GROUPS:
+        targets += ["results/analysis/cost.csv", "results/figures/cost.png"]
+    if PAIR_SELECT == "predicted":
+        targets += ["results/analysis/predicted_gains.csv"]
+    return targets

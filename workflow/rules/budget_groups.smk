@@ -76,3 +76,32 @@ rule group_gain_chart:
         "../envs/analysis.yaml"
     script:
         "../scripts/group_gain_chart.py"
+
+
+rule cost:
+    """CPU seconds of each path of the study (single-task models, pairs trained, all pairs, task
+    groups, affinity), from the Snakemake benchmark files."""
+    input:
+        cost_inputs,
+    output:
+        cost=report(
+            "results/analysis/cost.csv",
+            caption="../report/cost.rst",
+            category="Budget",
+        ),
+        figure=report(
+            "results/figures/cost.png",
+            caption="../report/cost.rst",
+            category="Budget",
+        ),
+    params:
+        models=cost_models,
+    log:
+        "logs/cost.log",
+    benchmark:
+        "results/benchmarks/cost.tsv"
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/cost.py"
