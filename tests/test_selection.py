@@ -11,7 +11,13 @@ import pytest
 from analysis.config import section
 from analysis.errors import StudyInputError
 from analysis.meta.gain_prediction import predict_gains
-from analysis.meta.selection import chosen_pairs, pair_choices, select_pairs, top_partners
+from analysis.meta.selection import (
+    choices_with_gains,
+    chosen_pairs,
+    pair_choices,
+    select_pairs,
+    top_partners,
+)
 
 TASKS = ["a", "b", "c", "d", "e"]
 
@@ -88,3 +94,11 @@ def test_pairs_defaults_come_from_the_schema():
 def test_bad_budget_settings_name_the_field(field, values, message):
     with pytest.raises(StudyInputError, match=message.replace(".", r"\.")):
         section(field, values)
+
+
+def test_choices_list_the_measured_gain_beside_the_score():
+    table = scores({("a", "b"): 3, ("a", "c"): 2}, column="predicted_gain")
+    gains = pd.DataFrame([{"main": "a", "aux": "b", "mean_gain": 0.1, "q_value": 0.01, "verdict": "gain"}])
+    choices = choices_with_gains(table, gains, TASKS, 2, "predicted").set_index(["main", "aux"])
+    assert choices.loc[("a", "b"), "score"] == 3 and choices.loc[("a", "b"), "verdict"] == "gain"
+    assert pd.isna(choices.loc[("a", "c"), "mean_gain"])

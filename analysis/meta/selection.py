@@ -46,3 +46,15 @@ def pair_choices(partners: dict[str, list[str]]) -> pd.DataFrame:
 def select_pairs(scores: pd.DataFrame, tasks: Iterable[str], per_task: int, select: str) -> list[tuple[str, str]]:
     """The pair models a budgeted study trains, from a table of ordered-pair scores."""
     return chosen_pairs(top_partners(scores, tasks, per_task, SCORE_COLUMNS[select]))
+
+
+def choices_with_gains(scores: pd.DataFrame, pair_gains: pd.DataFrame, tasks: Iterable[str], per_task: int,
+                       select: str) -> pd.DataFrame:
+    """Each main task's chosen partners, their score (affinity or predicted gain) and, beside it, the
+    measured mean gain and verdict of the pair (empty until the pair is trained)."""
+    column = SCORE_COLUMNS[select]
+    choices = pair_choices(top_partners(scores, tasks, per_task, column))
+    choices = choices.merge(scores[["main", "aux", column]], on=["main", "aux"], how="left")
+    measured = pair_gains[["main", "aux", "mean_gain", "q_value", "verdict"]]
+    return choices.rename(columns={column: "score"}).assign(source=column).merge(
+        measured, on=["main", "aux"], how="left")

@@ -72,3 +72,29 @@ if not EXTERNAL:
             "../envs/analysis.yaml"
         script:
             "../scripts/predicted_gains.py"
+
+    rule pair_choices:
+        """Each main task's chosen partners (`pairs.select`), their score and the measured gain
+        beside it."""
+        input:
+            scores=lambda wildcards: _pair_scores_path(),
+            pair_gains="results/analysis/pair_gains.csv",
+        output:
+            choices=report(
+                "results/analysis/pair_choices.csv",
+                caption="../report/pair_choices.rst",
+                category="Budget",
+            ),
+        params:
+            select=PAIR_SELECT,
+            per_task=PER_TASK,
+            tasks=sorted(TASKS),
+        log:
+            "logs/pair_choices.log",
+        benchmark:
+            "results/benchmarks/pair_choices.tsv"
+        threads: 1
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../scripts/pair_choices.py"

@@ -137,6 +137,8 @@ def budget_targets():
     targets = group_targets()
     if PAIR_SELECT != "all" or GROUPS:
         targets += ["results/analysis/cost.csv", "results/figures/cost.png"]
+    if PAIR_SELECT != "all":
+        targets += ["results/analysis/pair_choices.csv"]
     if PAIR_SELECT == "predicted":
         targets += ["results/analysis/predicted_gains.csv"]
     return targets
