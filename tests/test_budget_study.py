@@ -80,3 +80,26 @@ def test_predicted_budget_without_measured_pairs_says_what_to_do(tmp_path):
     result = snakemake(study_folder(tmp_path), STUDY | {"pairs": {"select": "predicted"}}, "--dry-run")
     assert result.returncode != 0
     assert "pairs.measured" in result.stderr + result.stdout
+
+
+def test_budgeted_study_with_groups_runs_to_its_report(tmp_path):
+    """The full run of a budgeted study (one partner per main task) with two task groups: the chosen
+    pairs only, the groups' models, their gains, the chosen partners beside their gains, the cost."""
+    study = study_folder(tmp_path)
+    config = STUDY | {"pairs": {"select": "affinity", "per_task": 1}, "groups": {"networks": 2}}
+    result = snakemake(study, config)
+    assert result.returncode == 0, result.stderr[-4000:]
+    choices = pd.read_csv(study / "results/analysis/pair_choices.csv")
+    assert choices.groupby("main").size().max() == 1 and choices["mean_gain"].notna().all()
+    groups = pd.read_csv(study / "results/analysis/task_groups.csv")
+    assert sorted(groups["task"]) == TASKS and groups["group"].nunique() == 2
+    gains = pd.read_csv(study / "results/analysis/group_gains.csv")
+    trained = set(groups.loc[groups["size"] > 1, "group"])
+    assert all((study / f"results/models/group/{name}/metrics.parquet").exists() for name in trained)
+    assert gains.loc[gains["size"] > 1, "mean_single"].notna().all()
+    cost = pd.read_csv(study / "results/analysis/cost.csv").set_index("path")
+    assert cost.loc["pairs trained", "models"] <= len(TASKS)
+    assert cost.loc["all pairs", "models"] == len(TASKS) * (len(TASKS) - 1) // 2
+    assert (study / "results/figures/group_gains.png").exists() and (study / "results/figures/cost.png").exists()
+    report = snakemake(study, config, "--report", "report.html")
+    assert report.returncode == 0, report.stderr[-4000:]
