@@ -67,21 +67,6 @@ def test_affinity_budget_of_two_schedules_at_most_two_pair_models_per_main_task(
     assert 0 < len(pairs) <= len(TASKS) * 2
 
 
-def test_a_measured_pair_naming_an_unknown_task_stops_before_any_job(tmp_path):
-    study = study_folder(tmp_path)
-    config = STUDY | {"pairs": {"select": "predicted", "measured": [["tones_pitch", "tones_colour"]]}}
-    result = snakemake(study, config, "--dry-run")
-    assert result.returncode != 0
-    output = result.stderr + result.stdout
-    assert "pairs.measured" in output and "tones_colour" in output
-
-
-def test_predicted_budget_without_measured_pairs_says_what_to_do(tmp_path):
-    result = snakemake(study_folder(tmp_path), STUDY | {"pairs": {"select": "predicted"}}, "--dry-run")
-    assert result.returncode != 0
-    assert "pairs.measured" in result.stderr + result.stdout
-
-
 def test_budgeted_study_with_groups_runs_to_its_report(tmp_path):
     """The full run of a budgeted study (one partner per main task) with two task groups: the chosen
     pairs only, the groups' models, their gains, the chosen partners beside their gains, the cost."""

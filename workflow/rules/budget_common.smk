@@ -13,7 +13,7 @@ CONTROL_PAIRS = [(task, control) for control, task in CONTROLS.items()]
 
 
 def _check_measured():
-    for pair in MEASURED:
+    for pair in config["pairs"]["measured"]:
         unknown = [task for task in pair if task not in TASKS]
         if unknown:
             raise WorkflowError(
@@ -29,8 +29,17 @@ def _check_measured():
         )
 
 
+def _check_groups(groups):
+    if groups and groups["networks"] > len(TASKS):
+        raise WorkflowError(
+            f"config groups.networks: {groups['networks']} networks for {len(TASKS)} tasks; give a "
+            f"number from 1 to {len(TASKS)} (each network holds at least one task)."
+        )
+
+
 if not EXTERNAL:
     _check_measured()
+    _check_groups(config.get("groups"))
 
 
 def _pair_scores_path():
