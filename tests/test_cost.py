@@ -34,5 +34,6 @@ def test_all_pairs_are_estimated_from_the_trained_ones_in_a_budgeted_study(tmp_p
 
 def test_every_pair_trained_is_measured_not_estimated(tmp_path):
     benchmark(tmp_path, "pair", "a__b", 2.0)
-    table = cost_table(tmp_path, [], ["a__b"], ["a__b"], []).set_index("path")
+    table = cost_table(tmp_path, [], ["a__b"], ["a__b"], None).set_index("path")
+    assert "task groups" not in table.index
     assert not table.loc["all pairs", "estimated"] and table.loc["all pairs", "cpu_seconds"] == 2.0

@@ -33,7 +33,9 @@ def _row(path: str, seconds: list[tuple[float, float]], estimated: bool = False)
 
 
 def cost_table(benchmarks: str | Path, singles: list[str], all_pairs: list[str], trained_pairs: list[str],
-               groups: list[str]) -> pd.DataFrame:
+               groups: list[str] | None) -> pd.DataFrame:
+    """`groups`: the group models trained (a group served by a trained pair model costs nothing
+    more); None when the study has no groups."""
     benchmarks = Path(benchmarks)
     pairs = model_seconds(benchmarks, "pair", trained_pairs)
     rows = [_row("single-task models", model_seconds(benchmarks, "single", singles)),
@@ -44,7 +46,7 @@ def cost_table(benchmarks: str | Path, singles: list[str], all_pairs: list[str],
         scale = len(all_pairs) / len(pairs)
         rows.append({**_row("all pairs", [(s[0] * scale, s[1] * scale) for s in pairs]),
                      "models": len(all_pairs), "estimated": True})
-    if groups:
+    if groups is not None:
         rows.append(_row("task groups", model_seconds(benchmarks, "group", groups)))
     affinity = [benchmark_seconds(file) for file in sorted(benchmarks.rglob("*affinity*.tsv"))]
     if affinity:

@@ -104,7 +104,13 @@ def chosen_groups():
 
 
 def group_model_dirs(wildcards=None):
-    return {name: f"results/models/group/{name}" for name in chosen_groups()}
+    """group name -> the folder of its model; a group of two tasks whose pair model the study
+    trains anyway is that pair model (the same network and budget), not trained twice."""
+    pairs = {f"{a}__{b}" for a, b in budgeted_pairs()}
+    return {
+        name: f"results/models/{'pair' if name in pairs else 'group'}/{name}"
+        for name in chosen_groups()
+    }
 
 
 def group_model_metrics(wildcards):
@@ -137,7 +143,7 @@ def cost_models(wildcards):
         "singles": sorted(single_dirs()),
         "all_pairs": sorted(pair_dirs()),
         "trained_pairs": sorted(budgeted_pair_dirs()),
-        "groups": chosen_groups() if GROUPS else [],
+        "groups": [name for name, folder in group_model_dirs().items() if "/group/" in folder] if GROUPS else None,
     }
 
 
