@@ -45,3 +45,4 @@ rule all:
         "results/figures/prediction.png",
         tensorboard_targets(),
         budget_targets(),
+        budget_tensorboard_targets,

@@ -157,3 +157,10 @@ def budget_targets():
     if PAIR_SELECT == "predicted":
         targets += ["results/analysis/predicted_gains.csv"]
     return targets
+
+
+def budget_tensorboard_targets(wildcards):
+    """TensorBoard logs of the chosen pair models of a budgeted study (`tensorboard: true`)."""
+    if not config["tensorboard"] or PAIR_SELECT == "all":
+        return []
+    return [f"results/tensorboard/pair/{name}" for name in budgeted_pair_dirs()]

@@ -274,6 +274,8 @@ def tensorboard_targets():
     """TensorBoard logs of every model, when the config asks for them."""
     if not config["tensorboard"]:
         return []
+    if config["pairs"]["select"] != "all":  # budgeted: the chosen pairs' logs, budget_tensorboard_targets
+        return [f"results/tensorboard/{kind}/{name}" for kind, name in sorted(MODELS) if kind == "single"]
     return [f"results/tensorboard/{kind}/{name}" for kind, name in sorted(MODELS)]
 
 
