@@ -17,6 +17,9 @@ include: "workflow/rules/corpora.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/splits.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/budget_common.smk"
+include: "workflow/rules/budget.smk"
+include: "workflow/rules/budget_groups.smk"
 include: "workflow/rules/metafeatures.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/report.smk"
@@ -46,3 +49,5 @@ rule all:
         tensorboard_targets(),
         affinity_targets(),
         transfer_targets(),
+        budget_targets(),
+        budget_tensorboard_targets,

@@ -213,6 +213,8 @@ def _datasets_of(names):
 
 def model_task_names(wildcards):
     """The tasks of the model `results/models/{kind}/{name}`."""
+    if wildcards.kind == "group" and all(task in TASKS for task in wildcards.name.split("__")):
+        return wildcards.name.split("__")  # a task group (config `groups`): its tasks joined by `__`
     try:
         return MODELS[(wildcards.kind, wildcards.name)]
     except KeyError:
@@ -272,6 +274,8 @@ def tensorboard_targets():
     """TensorBoard logs of every model, when the config asks for them."""
     if not config["tensorboard"]:
         return []
+    if config["pairs"]["select"] != "all":  # budgeted: the chosen pairs' logs, budget_tensorboard_targets
+        return [f"results/tensorboard/{kind}/{name}" for kind, name in sorted(MODELS) if kind == "single"]
     return [f"results/tensorboard/{kind}/{name}" for kind, name in sorted(MODELS)]
 
 

@@ -52,9 +52,10 @@ else:
     rule collect_runs:
         """Every final score, single-task learning curve and per-class score, as tidy tables."""
         input:
-            all_model_metrics(),
+            budgeted_model_metrics,
             [f"{d}/confusion.parquet" for d in single_dirs().values()],
-            [f"results/models/{kind}/{name}/efficiency.json" for kind, name in sorted(MODELS)],
+            [f"results/models/{kind}/{name}/efficiency.json" for kind, name in sorted(MODELS)]
+            if PAIR_SELECT == "all" else [],
         output:
             runs="results/study/runs.parquet",
             curves="results/study/curves.parquet",
@@ -62,7 +63,7 @@ else:
             fold_sizes="results/study/fold_sizes.parquet",
         params:
             single=single_dirs(),
-            pairs=pair_dirs(),
+            pairs=budgeted_pair_dirs if PAIR_SELECT != "all" else pair_dirs(),
         log:
             "logs/collect_runs.log",
         benchmark:

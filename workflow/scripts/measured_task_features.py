@@ -1,0 +1,12 @@
+from analysis.logs import log_to_file
+from analysis.meta.task_features import write_task_features
+
+log_to_file(snakemake.log[0])
+datasets = snakemake.params.datasets
+write_task_features(
+    snakemake.params.tasks,
+    manifests=dict(zip(datasets, snakemake.input.manifests)),
+    curves_path=snakemake.input.curves,
+    out=snakemake.output.features,
+    audio_stats=dict(zip(datasets, snakemake.input.audio_stats)),
+)
