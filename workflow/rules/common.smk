@@ -126,8 +126,8 @@ MODELS = {
 def task_spec(task):
     """A task's spec for training: a control's is its task's, marked `control: true`."""
     if task in CONTROLS:
-        return {**TASKS[control_base(task)], "control": True}
-    return TASKS[task]
+        return {**with_detection_settings(TASKS[control_base(task)]), "control": True}
+    return with_detection_settings(TASKS[task])
 
 
 def feature_tasks():
@@ -143,6 +143,7 @@ def dataset_path(dataset):
 READER_KEYS = (
     "manifest", "sep", "columns", "pattern", "depth", "group", "extensions",
     "metadata", "derive", "split_lists", "folds_from", "bad_files",
+    "events", "activity",
 )
 
 
@@ -360,3 +361,22 @@ def split_groups(wildcards):
 def split_predefined(wildcards):
     """The dataset's `folds_from` (its corpus's own split), or None for k-fold."""
     return dataset_config(wildcards.dataset).get("folds_from") or None
+
+
+# Detection tasks (issue 14) --------------------------------------------------------------------
+
+
+def detection_tasks():
+    """The study's detection tasks and their controls (a control's type is its task's)."""
+    return sorted(task for task, spec in feature_tasks().items() if spec.get("type") == "detection")
+
+
+def detection_gain_settings():
+    """What the gains rule needs to score detection tasks: {} in a study without them."""
+    tasks = detection_tasks()
+    return {"tasks": tasks, "gain_metric": config["detection"]["gain_metric"]} if tasks else {}
+
+
+def with_detection_settings(spec):
+    """A detection task's spec for training carries the `detection` settings (others unchanged)."""
+    return {**spec, "detection": config["detection"]} if spec.get("type") == "detection" else spec
