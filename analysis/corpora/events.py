@@ -16,6 +16,7 @@ Config keys of `datasets.<name>` (applied after `derive`):
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,8 @@ def _parse_line(path: Path, number: int, line: str) -> tuple[str, float, float, 
     if len(fields) != len(TABLE_COLUMNS):
         raise _bad_line(path, number, f"{len(fields)} tab-separated fields, expected 4")
     filename, onset, offset, label = (f.strip() for f in fields)
+    if filename and not (onset or offset or label):  # DESED: a clip annotated with no event
+        return filename, math.nan, math.nan, "", number
     try:
         start, end = float(onset), float(offset)
     except ValueError:
@@ -92,7 +95,8 @@ def join_events(clips: pd.DataFrame, root: Path, name: str, table: str) -> pd.Da
         row = keys.get(event.filename, keys.get(Path(event.filename).name))
         if row is None:
             raise _bad_line(path, event.line, f"{event.filename!r} is no audio file of datasets.{name}")
-        per_clip[row].append([event.onset, event.offset, event.event_label])
+        if event.event_label:  # a line without an event only says the clip was annotated
+            per_clip[row].append([event.onset, event.offset, event.event_label])
     clips = clips.copy()
     clips[EVENTS_COLUMN] = [json.dumps(sorted(per_clip[row])) for row in clips.index]
     return clips
