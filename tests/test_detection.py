@@ -18,8 +18,8 @@ from analysis.corpora.events import activity_class, derive_activity, read_event_
 from analysis.mtl.detection import FrameGrid, frame_targets, make_detection_task
 from analysis.mtl.frame_heads import FrameOutputs, build_frame_dnn, stack_context
 from analysis.mtl.models import build_model
-from analysis.mtl.seeding import RunSeeds
 from analysis.mtl.sed_metrics import postprocess, sed_eval_scores, segment_scores
+from analysis.mtl.seeding import RunSeeds
 from analysis.stats.detection_gains import study_gains
 
 pytest.importorskip("sed_eval")
