@@ -372,7 +372,7 @@ def detection_tasks():
 
 
 def detection_gain_settings():
-    """What the gains rule needs to score detection tasks: {} in a study without them."""
+    """Settings of the gains job for detection tasks ({} in a study without them)."""
     tasks = detection_tasks()
     return {"tasks": tasks, "gain_metric": config["detection"]["gain_metric"]} if tasks else {}
 
