@@ -20,6 +20,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/metafeatures.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/detection.smk"
 
 
 rule all:
@@ -40,3 +41,4 @@ rule all:
         "results/figures/learning_curves.png",
         "results/figures/prediction.png",
         tensorboard_targets(),
+        detection_targets(),

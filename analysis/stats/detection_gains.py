@@ -56,3 +56,18 @@ def write_study_gains(runs_path: str, metric: str, detection: dict, out: str) ->
     if flipped:
         logger.info("gains of %s are single minus pair (lower is better)", flipped)
     write_table(gains, out)
+
+
+DETECTION_METRICS = ("segment_f1", "segment_er", "event_f1", "frame_f1")
+
+
+def detection_scores(runs: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+    """task, partner, then the mean of each detection metric over folds and seeds."""
+    scored = runs[runs["task"].isin(tasks) & runs["metric"].isin(DETECTION_METRICS)]
+    table = scored.pivot_table(index=["task", "partner"], columns="metric", values="value",
+                               aggfunc="mean")
+    return table.reindex(columns=list(DETECTION_METRICS)).reset_index()
+
+
+def write_detection_scores(runs_path: str, tasks: list[str], out: str) -> None:
+    write_table(detection_scores(read_table(runs_path), list(tasks)), out)

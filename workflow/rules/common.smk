@@ -380,3 +380,8 @@ def detection_gain_settings():
 def with_detection_settings(spec):
     """A detection task's spec for training carries the `detection` settings (others unchanged)."""
     return {**spec, "detection": config["detection"]} if spec.get("type") == "detection" else spec
+
+
+def detection_targets():
+    """The detection report table, in a study with detection tasks."""
+    return ["results/analysis/detection_scores.csv"] if detection_tasks() else []
