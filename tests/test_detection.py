@@ -198,3 +198,14 @@ def test_desed_preset_reads_strong_labels_and_activity(tmp_path):
     assert json.loads(manifest.loc["audio/validation/y1.wav", "events"]) == [[0.1, 0.4, "Speech"]]
     assert manifest.loc["audio/validation/y4.wav", "events"] == "[]"
     assert manifest["speech_activity"].value_counts().to_dict() == {"no_speech": 4, "speech": 2}
+
+
+def test_detection_scores_table_has_one_row_per_model_of_a_detection_task():
+    from analysis.stats.detection_gains import detection_scores
+
+    runs = pd.concat([_runs({("det", ""): 0.6, ("det", "aux"): 0.4}, "segment_er"),
+                      _runs({("det", ""): 0.5, ("det", "aux"): 0.7}, "segment_f1"),
+                      _runs({("aux", ""): 0.7}, "macro_f1")])
+    table = detection_scores(runs, ["det"]).set_index("partner")
+    assert table.loc["aux", "segment_er"] == 0.4 and table.loc["", "segment_f1"] == 0.5
+    assert list(table.columns) == ["task", "segment_f1", "segment_er", "event_f1", "frame_f1"]
