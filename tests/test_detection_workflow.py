@@ -32,15 +32,20 @@ CONFIG = {
 
 
 def test_detection_study_scores_events_and_flips_the_error_rate_gain(tmp_path):
-    result = snakemake(tmp_path, CONFIG, "results/study/gains.parquet")
+    result = snakemake(tmp_path, CONFIG, "results/study/gains.parquet",
+                       "results/analysis/detection_scores.csv")
     assert result.returncode == 0, result.stderr[-3000:]
     runs = pd.read_parquet(tmp_path / "results/study/runs.parquet")
     detection = runs[runs["task"] == "scenes_events"]
     assert {"segment_f1", "segment_er", "event_f1", "frame_f1"} <= set(detection["metric"])
     manifest = pd.read_parquet(tmp_path / "results/datasets/scenes/manifest.parquet")
     assert {"events", "activity"} <= set(manifest.columns)
-    gains = pd.read_parquet(tmp_path / "results/study/gains.parquet").set_index("main")
-    assert gains.loc["scenes_events", "metric"] == "segment_er"
-    row = gains.loc["scenes_events"]
-    assert row["gain"] == pytest.approx(row["single"] - row["pair"])
-    assert gains.loc["scenes_activity", "metric"] == "macro_f1"
+    scores = pd.read_csv(tmp_path / "results/analysis/detection_scores.csv")
+    assert len(scores) == 2 and scores["segment_er"].notna().all()
+    gains = pd.read_parquet(tmp_path / "results/study/gains.parquet")
+    detection_gains = gains[gains["main"] == "scenes_events"]
+    assert len(detection_gains) == 2 and (detection_gains["metric"] == "segment_er").all()
+    assert detection_gains["lower_is_better"].all()
+    expected = detection_gains["single"] - detection_gains["pair"]
+    assert detection_gains["gain"].to_numpy() == pytest.approx(expected.to_numpy())
+    assert (gains.loc[gains["main"] == "scenes_activity", "metric"] == "macro_f1").all()

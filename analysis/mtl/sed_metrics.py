@@ -24,8 +24,6 @@ from scipy.ndimage import median_filter
 from analysis.mtl.metrics import TaskReport
 
 logger = logging.getLogger(__name__)
-
-LOWER_IS_BETTER = frozenset({"segment_er"})
 Event = tuple[float, float, str]
 
 

@@ -16,10 +16,11 @@ import pandas as pd
 
 from analysis.errors import StudyInputError
 from analysis.io import read_table, write_table
-from analysis.mtl.sed_metrics import LOWER_IS_BETTER
 from analysis.stats.gains import gains_table, safe_ratio
 
 logger = logging.getLogger(__name__)
+
+LOWER_IS_BETTER = frozenset({"segment_er"})  # detection metrics where a lower score is better
 
 
 def signed_gains(runs: pd.DataFrame, metric: str, source: str) -> pd.DataFrame:
