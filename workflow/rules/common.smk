@@ -225,12 +225,15 @@ def model_task_names(wildcards):
 
 def model_inputs(wildcards):
     datasets = _datasets_of(model_task_names(wildcards))
-    return {
+    inputs = {
         "manifests": [manifest_input(d) for d in datasets],
         "features": [f"results/features/{EXTRACTOR}/{d}.npy" for d in datasets],
         "clip_rows": [f"results/features/{EXTRACTOR}/{d}.clips.npy" for d in datasets],
         "splits": [f"results/splits/{d}.parquet" for d in datasets],
     }
+    if set(model_task_names(wildcards)) & set(detection_tasks()):  # their frame grid (hop, frames)
+        inputs["frame_grids"] = [f"results/features/{EXTRACTOR}/{d}.json" for d in datasets]
+    return inputs
 
 
 def model_tasks(wildcards):
