@@ -209,3 +209,21 @@ def test_detection_scores_table_has_one_row_per_model_of_a_detection_task():
     table = detection_scores(runs, ["det"]).set_index("partner")
     assert table.loc["aux", "segment_er"] == 0.4 and table.loc["", "segment_f1"] == 0.5
     assert list(table.columns) == ["task", "segment_f1", "segment_er", "event_f1", "frame_f1"]
+
+
+def test_layer_variances_per_task_and_shared_layer():
+    from analysis.mtl.variances import compare_variances, layer_variances
+
+    settings = {"type": "dnn", "hidden": [8, 4], "dropout": 0.5}
+    model = build_model(settings, (6,), {"a": 2, "b": 3}, RunSeeds(0, 0))
+    generator = torch.Generator().manual_seed(0)
+    inputs = {"a": torch.randn(20, 6, generator=generator),
+              "b": torch.zeros(5, 6)}  # identical rows: no spread
+    table = layer_variances(model, inputs)
+    assert len(table) == 4 and set(table["task"]) == {"a", "b"}
+    assert (table.loc[table["task"] == "a", "variance"] > 0).all()
+    assert (table.loc[table["task"] == "b", "variance"] == 0).all()
+    assert model.training  # the model's mode is restored
+    doubled = table.assign(variance=table["variance"] * 2)
+    ratios = compare_variances(table[table["task"] == "a"], doubled)
+    assert ratios["ratio"].tolist() == pytest.approx([2.0, 2.0])
