@@ -19,6 +19,7 @@ from torch import nn
 
 from analysis.mtl.layers import ConvBlock
 
+
 def shared_layers(model: nn.Module) -> dict[str, nn.Module]:
     """The trunk's layers whose outputs are measured, by module name, in forward order."""
     trunk = getattr(model, "trunk", None) or model
