@@ -21,6 +21,8 @@ include: "workflow/rules/metafeatures.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/detection.smk"
+include: "workflow/rules/transfer_common.smk"
+include: "workflow/rules/transfer.smk"
 
 
 rule all:
@@ -42,3 +44,4 @@ rule all:
         "results/figures/prediction.png",
         tensorboard_targets(),
         detection_targets(),
+        transfer_targets(),
