@@ -227,3 +227,10 @@ def test_layer_variances_per_task_and_shared_layer():
     doubled = table.assign(variance=table["variance"] * 2)
     ratios = compare_variances(table[table["task"] == "a"], doubled)
     assert ratios["ratio"].tolist() == pytest.approx([2.0, 2.0])
+
+
+def test_frame_outputs_survive_pickling():
+    import pickle
+
+    size = pickle.loads(pickle.dumps(FrameOutputs(8, 3)))
+    assert size == 24 and isinstance(size, FrameOutputs) and (size.n_frames, size.per_frame) == (8, 3)

@@ -32,12 +32,16 @@ CONTEXT_FRAMES = 2
 class FrameOutputs(int):
     """A head width of `n_frames * per_frame` outputs, read as (frames, per_frame)."""
 
+    n_frames: int
     per_frame: int
 
     def __new__(cls, n_frames: int, per_frame: int) -> FrameOutputs:
         value = super().__new__(cls, n_frames * per_frame)
-        value.per_frame = per_frame
+        value.n_frames, value.per_frame = n_frames, per_frame
         return value
+
+    def __reduce__(self) -> tuple:  # pickled (in checkpoints) with both numbers
+        return (FrameOutputs, (self.n_frames, self.per_frame))
 
 
 def stack_context(x: torch.Tensor, context: int) -> torch.Tensor:
