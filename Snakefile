@@ -25,6 +25,7 @@ include: "workflow/rules/stats.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/affinity_common.smk"
 include: "workflow/rules/affinity.smk"
+include: "workflow/rules/detection.smk"
 include: "workflow/rules/transfer_common.smk"
 include: "workflow/rules/transfer.smk"
 
@@ -48,6 +49,7 @@ rule all:
         "results/figures/prediction.png",
         tensorboard_targets(),
         affinity_targets(),
+        detection_targets(),
         transfer_targets(),
         budget_targets(),
         budget_tensorboard_targets,

@@ -37,6 +37,7 @@ from analysis.io import write_table
 logger = logging.getLogger(__name__)
 
 DEMO_KINDS: tuple[str, ...] = ("words", "numbers", "notes", "mixtures")
+EVENT_KIND = "events"  # the detection corpus, analysis.corpora.demo_events
 
 # Clips are rendered in chunks so memory stays flat however many clips are asked for.
 _CHUNK = 128
@@ -44,7 +45,7 @@ _MIN_RATE, _MAX_RATE = 8000, 96000  # fluidsynth's range
 
 
 def _check_kind(kind: str) -> None:
-    if kind not in DEMO_KINDS:
+    if kind not in (*DEMO_KINDS, EVENT_KIND):
         raise StudyInputError(
             f"unknown demo corpus kind {kind!r}: choose one of {', '.join(DEMO_KINDS)}"
         )
@@ -124,6 +125,11 @@ def generate_demo_corpus(
     `out_dir/audio` and `manifest.csv` are replaced; an interrupted run leaves no manifest.
     """
     _check_arguments(kind, n_clips, sample_rate)
+    if kind == EVENT_KIND:
+        from analysis.corpora.demo_events import generate_event_corpus
+
+        generate_event_corpus(out_dir, n_clips, seed, sample_rate)
+        return
     specs = clip_specs(kind, n_clips, seed)
     check_tools(spec.source for spec in specs)
     out = Path(out_dir)

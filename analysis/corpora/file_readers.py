@@ -44,7 +44,7 @@ MANIFEST_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt", ".parquet")
 
 
 #: Options every reader accepts.
-COMMON_OPTIONS: frozenset[str] = frozenset({"group", "metadata", "derive", "split_lists", "folds_from", "bad_files"})
+COMMON_OPTIONS: frozenset[str] = frozenset({"group", "metadata", "derive", "split_lists", "folds_from", "bad_files", "events", "activity"})
 
 
 Reader = Callable[[Path, str, dict[str, Any]], pd.DataFrame]

@@ -143,6 +143,20 @@ PRESETS: dict[str, dict[str, Any]] = {
         "columns": ["path", "scene", "location"],
         "group": "location",
     },
+    # path: a DESED (DCASE domestic-environment sound event detection) folder: audio/<subset>/*.wav
+    # and the strong labels of the validation subset in metadata/validation/validation.tsv (DCASE
+    # format: filename, onset, offset, event_label). Detection task: `{label: events, type:
+    # detection}`; clip-level auxiliaries: speech_activity and event_activity. Another subset:
+    # set `events` to its table and narrow `pattern`.
+    "desed": {
+        "reader": "pattern",
+        "pattern": r"audio/(?P<subset>[^/]+)/[^/]+\.wav$",
+        "events": "metadata/validation/validation.tsv",
+        "activity": {
+            "speech_activity": {"classes": {"speech": ["Speech"]}, "default": "no_speech"},
+            "event_activity": {"classes": {"event": ["*"]}, "default": "no_event"},
+        },
+    },
 }
 
 

@@ -113,6 +113,17 @@ def _bad_files_mode(name: str, mode: Any) -> str:
     return str(mode)
 
 
+def add_event_columns(clips: pd.DataFrame, root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """The `events` column and the activity columns of a detection dataset (corpora.events)."""
+    from analysis.corpora.events import derive_activity, join_events
+
+    if options.get("events") is not None:
+        clips = join_events(clips, root, name, options["events"])
+    if options.get("activity") is not None:
+        clips = derive_activity(clips, name, options["activity"])
+    return clips
+
+
 def read_clips(root: Path, name: str, reader: str, spec: ReaderSpec, options: dict[str, Any]) -> pd.DataFrame:
     """Run the reader, then the annotation steps (split lists, metadata join, derived columns)."""
     clips = spec.read(root, name, options)
@@ -125,6 +136,7 @@ def read_clips(root: Path, name: str, reader: str, spec: ReaderSpec, options: di
         clips = join_metadata(clips, root, name, options["metadata"])
     if options.get("derive") is not None:
         clips = derive_columns(clips, name, options["derive"])
+    clips = add_event_columns(clips, root, name, options)
     return _attach_group(name, clips, options.get("group"))
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 from analysis.config import default
 from analysis.errors import StudyInputError
 
-TASK_TYPES = ("multiclass", "multilabel", "binary")
+TASK_TYPES = ("multiclass", "multilabel", "binary", "detection")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ import torch
 from analysis.errors import StudyInputError
 from analysis.io import read_table
 from analysis.mtl.controls import shuffle_codes
+from analysis.mtl.detection import attach_frame_grid
 from analysis.mtl.settings import TrainingSettings
 from analysis.mtl.store import FeatureStore, Scaler, fit_scaler
 from analysis.mtl.tasks import MISSING, make_task
@@ -257,6 +258,7 @@ def load_inputs(
         spec = dict(spec)
         control = bool(spec.pop("control", False))
         task = make_task(name, spec, datasets[dataset].manifest, manifests[dataset])
+        task = attach_frame_grid(task, datasets[dataset].features_path)
         task_list.append(dataclasses.replace(task, control=True) if control else task)
     _check_compatible(datasets)
     common_folds(datasets)

@@ -102,6 +102,8 @@ def test_outputs(model: MultiTaskNet, task: Task, part: Any) -> Outputs:
 
 def epoch_scores(task: Task, outputs: Outputs) -> dict[str, float]:
     """Accuracy and macro-F1 for the history."""
+    if hasattr(task, "epoch_scores"):  # detection: frame level (analysis.mtl.sed_metrics)
+        return task.epoch_scores(outputs)
     predicted = task.decide(outputs.probabilities)
     if isinstance(task, MultilabelTask):
         return quick_multilabel_scores(task.indicators(outputs.codes), task.indicators(predicted))
@@ -155,6 +157,8 @@ def final_report(task: Task, outputs: Outputs) -> TaskReport:
         precision_recall_fscore_support,
     )
 
+    if hasattr(task, "final_report"):  # detection: sed_eval metrics (analysis.mtl.sed_metrics)
+        return task.final_report(outputs)
     predicted = task.decide(outputs.probabilities)
     labels = list(range(len(task.classes)))
     if isinstance(task, MultilabelTask):

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 import torch
 
 from analysis.mtl.adapters import build_adapter_net
+from analysis.mtl.frame_heads import build_frame_dnn
 from analysis.mtl.layers import (
     ConvEncoder,
     InputShape,
@@ -65,6 +66,7 @@ MODEL_BUILDERS: dict[str, ModelBuilder] = {
     "dnn": build_dnn,
     "cnn": build_cnn,
     "adapters": build_adapter_net,
+    "frame_dnn": build_frame_dnn,  # per-frame shared layers, for detection tasks
 }
 
 

@@ -20,6 +20,7 @@ KEYS_BY_MODEL_TYPE: dict[str, tuple[str, ...]] = {
     "cnn": _CONV,
     "adapters": (*_CONV, "adapter_channels", "cost_lambda", "cost_measure", "gate_init",
                  "gate_slope_start", "gate_slope_end"),
+    "frame_dnn": ("type", "hidden", "dropout"),
 }
 
 # `training` keys that change no number (how a job reads its features): the job reads them from the

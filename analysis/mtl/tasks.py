@@ -214,6 +214,10 @@ def make_task(
     name: str, spec: Mapping[str, Any], manifest: pd.DataFrame, manifest_path: str
 ) -> Task:
     """Build a task from its spec (docs/contracts.md "Tasks") and its dataset's manifest."""
+    if spec.get("type") == "detection":  # strong labels: analysis.mtl.detection
+        from analysis.mtl.detection import make_detection_task
+
+        return make_detection_task(name, spec, manifest, manifest_path)
     task_spec = _spec(name, spec)
     if task_spec.label not in manifest.columns:
         raise StudyInputError(

@@ -126,8 +126,8 @@ MODELS = {
 def task_spec(task):
     """A task's spec for training: a control's is its task's, marked `control: true`."""
     if task in CONTROLS:
-        return {**TASKS[control_base(task)], "control": True}
-    return TASKS[task]
+        return {**with_detection_settings(TASKS[control_base(task)]), "control": True}
+    return with_detection_settings(TASKS[task])
 
 
 def feature_tasks():
@@ -143,6 +143,7 @@ def dataset_path(dataset):
 READER_KEYS = (
     "manifest", "sep", "columns", "pattern", "depth", "group", "extensions",
     "metadata", "derive", "split_lists", "folds_from", "bad_files",
+    "events", "activity",
 )
 
 
@@ -226,12 +227,15 @@ def model_task_names(wildcards):
 
 def model_inputs(wildcards):
     datasets = _datasets_of(model_task_names(wildcards))
-    return {
+    inputs = {
         "manifests": [manifest_input(d) for d in datasets],
         "features": [f"results/features/{EXTRACTOR}/{d}.npy" for d in datasets],
         "clip_rows": [f"results/features/{EXTRACTOR}/{d}.clips.npy" for d in datasets],
         "splits": [f"results/splits/{d}.parquet" for d in datasets],
     }
+    if set(model_task_names(wildcards)) & set(detection_tasks()):  # their frame grid (hop, frames)
+        inputs["frame_grids"] = [f"results/features/{EXTRACTOR}/{d}.json" for d in datasets]
+    return inputs
 
 
 def model_tasks(wildcards):
@@ -364,3 +368,27 @@ def split_groups(wildcards):
 def split_predefined(wildcards):
     """The dataset's `folds_from` (its corpus's own split), or None for k-fold."""
     return dataset_config(wildcards.dataset).get("folds_from") or None
+
+
+# Detection tasks (issue 14) --------------------------------------------------------------------
+
+
+def detection_tasks():
+    """The study's detection tasks and their controls (a control's type is its task's)."""
+    return sorted(task for task, spec in feature_tasks().items() if spec.get("type") == "detection")
+
+
+def detection_gain_settings():
+    """Settings of the gains job for detection tasks ({} in a study without them)."""
+    tasks = detection_tasks()
+    return {"tasks": tasks, "gain_metric": config["detection"]["gain_metric"]} if tasks else {}
+
+
+def with_detection_settings(spec):
+    """A detection task's spec for training carries the `detection` settings (others unchanged)."""
+    return {**spec, "detection": config["detection"]} if spec.get("type") == "detection" else spec
+
+
+def detection_targets():
+    """The detection report table, in a study with detection tasks."""
+    return ["results/analysis/detection_scores.csv"] if detection_tasks() else []

@@ -6,6 +6,7 @@ rule gains:
         gains="results/study/gains.parquet",
     params:
         metric=config["gain_metric"],
+        detection=detection_gain_settings(),
     log:
         "logs/gains.log",
     benchmark:

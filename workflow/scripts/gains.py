@@ -1,5 +1,6 @@
 from analysis.logs import log_to_file
-from analysis.stats.gains import write_gains
+from analysis.stats.detection_gains import write_study_gains
 
 log_to_file(snakemake.log[0])
-write_gains(snakemake.input.runs, snakemake.params.metric, snakemake.output.gains)
+write_study_gains(snakemake.input.runs, snakemake.params.metric, snakemake.params.detection,
+                  snakemake.output.gains)
