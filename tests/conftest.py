@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-SLOW_MARKERS = ("workflow",)
+SLOW_MARKERS = ("workflow", "slow")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--slow",
         action="store_true",
-        help="also run the end-to-end tests marked `workflow` (Snakemake studies; CI runs them)",
+        help="also run the tests marked `workflow` (Snakemake studies) or `slow` (CI runs them)",
     )
 
 

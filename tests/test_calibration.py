@@ -12,6 +12,7 @@ simulated dependence is strong enough to matter. benchmarks/calibration.py runs 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from analysis.stats.simulation import Design, outcomes
@@ -30,6 +31,7 @@ def tolerance(studies: int, rate: float = ALPHA) -> float:
     return float(stats.binom.ppf(0.999, studies, rate))
 
 
+@pytest.mark.slow
 def test_no_gain_anywhere_gives_at_most_alpha_of_studies_with_a_significant_pair(
         tmp_path) -> None:
     studies = 60
@@ -39,6 +41,7 @@ def test_no_gain_anywhere_gives_at_most_alpha_of_studies_with_a_significant_pair
     assert found["any_pair_naive"] > tolerance(studies)  # folds as independent: anti-conservative
 
 
+@pytest.mark.slow
 def test_gains_varying_by_task_give_at_most_alpha_of_studies_with_a_significant_feature(
         tmp_path) -> None:
     studies = 40

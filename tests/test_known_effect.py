@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from simulated_study import write_external_study
 
 from analysis.io import read_table
@@ -49,6 +50,7 @@ def test_planted_negative_effect_has_a_negative_sign(tmp_path) -> None:
     assert top["q_value"] < Q_LEVEL
 
 
+@pytest.mark.slow
 def test_no_planted_effect_gives_no_significant_feature_in_most_seeds(tmp_path) -> None:
     significant = []
     for seed in range(20):

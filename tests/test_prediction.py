@@ -141,6 +141,7 @@ def test_task_permutation_relabels_tasks() -> None:
 
 # --- calibration and power on simulated studies --------------------------------------------------
 
+@pytest.mark.slow
 def test_permutation_p_is_calibrated_when_gains_differ_by_task() -> None:
     """No feature matters, tasks differ in how much they gain and help (7 tasks, the default
     study's size): the p-values are close to uniform and p <= alpha in about alpha of studies."""
@@ -173,6 +174,7 @@ def test_a_planted_feature_effect_is_found() -> None:
     assert found >= 4
 
 
+@pytest.mark.slow
 def test_regression_with_features_chosen_inside_cv_is_calibrated() -> None:
     """The default regression (3 features chosen by |r| inside each training fold) on studies
     where no feature matters and gains differ by task: its cross-validated p is calibrated."""

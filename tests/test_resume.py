@@ -137,6 +137,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     return inputs, root / "reference"
 
 
+@pytest.mark.slow
 def test_sigkill_in_mid_epoch_then_rerun_gives_the_uninterrupted_numbers(
     tmp_path: Path, reference: tuple[dict, Path]
 ) -> None:
@@ -178,6 +179,7 @@ def assert_same_tables(out: Path, reference: Path) -> None:
         pd.testing.assert_frame_equal(resumed[name], table, obj=name)
 
 
+@pytest.mark.slow
 def test_sigkill_after_the_first_scheduled_checkpoint_then_rerun(
     tmp_path: Path, reference: tuple[dict, Path]
 ) -> None:
@@ -213,6 +215,7 @@ def test_sigkill_after_the_first_scheduled_checkpoint_then_rerun(
     assert not checkpoints.exists()
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_from_it(
     tmp_path: Path, reference: tuple[dict, Path]
 ) -> None:
@@ -244,6 +247,7 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_from_it(
     assert_same_tables(out, expected)
 
 
+@pytest.mark.slow
 def test_a_moved_study_folder_still_resumes(
     tmp_path: Path, reference: tuple[dict, Path]
 ) -> None:

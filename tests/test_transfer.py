@@ -86,6 +86,7 @@ def _significant(seed: int, design: Design) -> tuple[pd.DataFrame, pd.DataFrame]
     return tests, truth
 
 
+@pytest.mark.slow
 def test_transfer_gain_test_keeps_alpha_on_null_studies() -> None:
     studies = 30
     design = Design(n_tasks=4, folds=5, seeds=2)

@@ -19,6 +19,7 @@ def _study(tmp_path):
     return tmp_path
 
 
+@pytest.mark.workflow
 def test_transfer_adds_one_pretraining_per_task_and_one_transfer_per_ordered_pair(tmp_path):
     result = snakemake(_study(tmp_path), BASE_CONFIG | {"transfer": TRANSFER}, "--dry-run")
     assert result.returncode == 0, result.stderr[-4000:]
