@@ -115,3 +115,16 @@ def test_affinity_summary_has_one_row_per_ordered_pair_with_fold_intervals() -> 
     assert row["lookahead_ci_low"] < row["lookahead"] < row["lookahead_ci_high"]
     assert -1.0 <= row["cosine_ci_low"] <= row["cosine_ci_high"] <= 1.0
     assert row["lookahead"] == pytest.approx(probes.query("main == 'x'")["lookahead"].mean())
+
+
+def test_pairs_chosen_by_a_budget_are_described_not_tested() -> None:
+    table = simulated_pairs(np.random.default_rng(4), 5, signal=3.0)
+    chosen = table.sort_values("affinity").groupby("main").tail(2)  # as pairs.select: affinity
+    gains = chosen.rename(columns={"gain": "mean_gain"})
+    affinity = table.rename(columns={"affinity": "lookahead"}).assign(cosine=table["affinity"])
+    features = table[["main", "aux"]].assign(**{"log_main/aux_n_clips": 0.0})
+    row = affinity_vs_gain(affinity, gains, features, boots=50).set_index("predictor")
+    row = row.loc["affinity_lookahead"]
+    assert row["n_pairs"] == 10 and np.isfinite(row["spearman_rho"])
+    assert np.isnan(row["spearman_p"]) and np.isnan(row["top_k_p"])
+    assert "not tested" in row["note"]

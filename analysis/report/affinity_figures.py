@@ -31,8 +31,9 @@ def _panel(axes: plt.Axes, scored: pd.DataFrame, measure: str, summary: pd.DataF
     row = summary[summary["predictor"] == predictor]
     if not row.empty and pd.notna(row["spearman_rho"].iloc[0]):
         r = row.iloc[0]
+        tested = f"p = {r['spearman_p']:.3g}" if pd.notna(r["spearman_p"]) else "not tested (pairs chosen)"
         axes.set_title(f"Spearman {r['spearman_rho']:.2f} [{r['spearman_ci_low']:.2f}, "
-                       f"{r['spearman_ci_high']:.2f}], p = {r['spearman_p']:.3g}", fontsize=9)
+                       f"{r['spearman_ci_high']:.2f}], {tested}", fontsize=9)
 
 
 def plot_affinity_vs_gain(scored_csv: str, summary_csv: str, out_png: str) -> None:

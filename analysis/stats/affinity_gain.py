@@ -44,6 +44,8 @@ COMPARISON_COLUMNS = [
     "permutation", "n_permutations", "n_bootstrap", "note",
 ]
 EXACT_UP_TO = 7  # tasks: every relabelling is used (7! = 5040)
+INCOMPLETE_PAIRS = ("not every ordered pair was measured (a budgeted study chose them, e.g. by this "
+                    "score): the figures describe the measured pairs only and are not tested")
 
 
 def relabellings(main: np.ndarray, aux: np.ndarray, permutations: int,
@@ -135,6 +137,8 @@ def compare_predictor(table: pd.DataFrame, score: str, k: int, permutations: int
             "top_k_precision": precision, "permutation": how, "n_permutations": len(orders)}
     if len(orders):
         row["spearman_p"], row["top_k_p"] = relabelling_p_values(x, y, main, orders, k)
+    else:
+        row["note"] = INCOMPLETE_PAIRS
     return row
 
 
