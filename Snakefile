@@ -47,6 +47,7 @@ rule all:
         "results/figures/feature_scatter.png",
         "results/figures/learning_curves.png",
         "results/figures/prediction.png",
+        variance_targets(),
         tensorboard_targets(),
         affinity_targets(),
         detection_targets(),

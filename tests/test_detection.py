@@ -229,6 +229,26 @@ def test_layer_variances_per_task_and_shared_layer():
     assert ratios["ratio"].tolist() == pytest.approx([2.0, 2.0])
 
 
+def test_layer_variances_over_batches_equal_those_of_all_rows_at_once():
+    from analysis.mtl.variances import layer_variances
+
+    settings = {"type": "cnn", "channels": [4, 6], "dropout": 0.0}
+    model = build_model(settings, (8, 12), {"a": 2}, RunSeeds(0, 0))
+    x = torch.randn(23, 8, 12, generator=torch.Generator().manual_seed(1)) + 5.0
+    whole = layer_variances(model, {"a": x})
+    batched = layer_variances(model, {"a": iter(x.split(5))})
+    assert whole["layer"].tolist() == ["blocks.0", "blocks.1"]  # one row per conv block
+    assert batched["variance"].tolist() == pytest.approx(whole["variance"].tolist(), rel=1e-9)
+    captured = {}
+    hook = model.trunk.blocks[1].register_forward_hook(lambda _m, _i, out: captured.update(out=out))
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    hook.remove()
+    direct = captured["out"].reshape(23, -1).double().var(dim=0, unbiased=False).mean()
+    assert whole["variance"].iloc[1] == pytest.approx(float(direct), rel=1e-9)
+
+
 def test_frame_outputs_survive_pickling():
     import pickle
 

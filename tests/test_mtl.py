@@ -29,7 +29,7 @@ TRAINING = {
     "weight_decay": 0.0,
     "seeds": [0],
 }
-TABLES = ("metrics", "curve", "history")
+TABLES = ("metrics", "curve", "history", "variances")
 
 
 def make_dataset(root: Path, name: str, n_clips: int, labels: dict[str, int], seed: int) -> Path:
@@ -127,6 +127,11 @@ def test_single_task_outputs(study: Path, tmp_path: Path) -> None:
     assert efficiency["flops_per_clip"] == 8 * 16 + 2 * 16 * 16 + 16 * 3
     assert "vs_two_singles" not in efficiency
     assert efficiency["n_train_clips"] == {"alpha_word": 40}
+    variances = tables["variances"]  # one row per fold, seed and hidden layer's ReLU
+    assert list(variances.columns) == ["task", "fold", "seed", "layer", "variance"]
+    assert len(variances) == N_FOLDS * len(TRAINING["seeds"]) * len(MODEL["hidden"])
+    assert (variances["variance"] > 0).all()
+
 
 
 def test_learning_happens(study: Path, tmp_path: Path) -> None:

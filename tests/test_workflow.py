@@ -27,6 +27,9 @@ def test_study_runs_end_to_end_outside_the_repository(finished_study):
     assert set(correlations["unit"]) == {"main task", "auxiliary task", "ordered pair"}
     for figure in ("gain_heatmap.png", "correlations.png"):
         assert (finished_study / "results/figures" / figure).stat().st_size > 1000
+    variances = pd.read_csv(finished_study / "results/analysis/layer_variances.csv")
+    assert {(m, a) for m, a in zip(variances["main"], variances["aux"])} == ordered_pairs
+    assert (variances["single"] > 0).all() and (variances["n_runs"] == 2).all()
     # The study's own config replaces the default one: no demo corpus is rendered.
     assert not (finished_study / "resources").exists()
 
@@ -62,6 +65,7 @@ def test_adding_a_dataset_runs_only_what_is_new(finished_study):
         "pair_gains": {"results/analysis/pair_gains.csv"},
         "gain_categories": {"results/analysis/gain_categories.csv"},
         "class_gains": {"results/analysis/class_gains.csv"},
+        "layer_variances": {"results/analysis/layer_variances.csv"},
         "task_feature_table": {"results/analysis/task_features.csv"},
         "gain_heatmap": {"results/figures/gain_heatmap.png"},
         "gain_category_chart": {"results/figures/gain_categories.png"},

@@ -21,6 +21,7 @@ PER_CLASS_COLUMNS = {
     "support": "int64",
 }
 CONFUSION_COLUMNS = {**RUN_COLUMNS, "true": str, "predicted": str, "count": "int64"}
+VARIANCE_COLUMNS = {**RUN_COLUMNS, "layer": str, "variance": "float64"}
 
 
 @dataclass
@@ -33,6 +34,8 @@ class RunRecords:
     final: list[tuple[str, str, float]] = field(default_factory=list)  # task, metric, value
     per_class: list[tuple] = field(default_factory=list)  # task, class, precision, recall, f1, n
     confusion: list[tuple[str, str, str, int]] = field(default_factory=list)  # task, true, pred, n
+    # task, shared layer, variance of its output on the task's test rows (analysis.mtl.variances)
+    variances: list[tuple[str, str, float]] = field(default_factory=list)
     best_epochs: dict[str, int] = field(default_factory=dict)  # task -> epoch of its scored weights
     gates: dict[str, list[float]] = field(default_factory=dict)  # adapters: open gates per layer
 
@@ -42,11 +45,12 @@ class RunRecords:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> RunRecords:
-        rows = {name: [tuple(row) for row in state[name]] for name in _ROW_FIELDS}
+        # records saved before variances were measured have none
+        rows = {name: [tuple(row) for row in state.get(name, [])] for name in _ROW_FIELDS}
         return cls(**rows, best_epochs=dict(state["best_epochs"]), gates=dict(state["gates"]))
 
 
-_ROW_FIELDS = ("curve", "history", "final", "per_class", "confusion")
+_ROW_FIELDS = ("curve", "history", "final", "per_class", "confusion", "variances")
 _RECORD_FIELDS = (*_ROW_FIELDS, "best_epochs", "gates")
 
 
@@ -66,7 +70,7 @@ def _plain(value: Any) -> Any:
 
 
 def records_tables(runs: dict[tuple[int, int], RunRecords]) -> dict[str, pd.DataFrame]:
-    """The metrics, curve, history, per_class and confusion tables of all runs."""
+    """The metrics, curve, history, per_class, confusion and variances tables of all runs."""
     rows: dict[str, list[tuple]] = {name: [] for name in TABLE_COLUMNS}
     for (fold, seed), records in sorted(runs.items()):
         rows["curve"] += [(t, fold, seed, *rest) for t, *rest in records.curve]
@@ -74,6 +78,7 @@ def records_tables(runs: dict[tuple[int, int], RunRecords]) -> dict[str, pd.Data
         rows["metrics"] += [(t, fold, seed, *rest) for t, *rest in records.final]
         rows["per_class"] += [(t, fold, seed, *rest) for t, *rest in records.per_class]
         rows["confusion"] += [(t, fold, seed, *rest) for t, *rest in records.confusion]
+        rows["variances"] += [(t, fold, seed, *rest) for t, *rest in records.variances]
     return {name: _table(rows[name], columns) for name, columns in TABLE_COLUMNS.items()}
 
 
@@ -83,6 +88,7 @@ TABLE_COLUMNS = {
     "history": HISTORY_COLUMNS,
     "per_class": PER_CLASS_COLUMNS,
     "confusion": CONFUSION_COLUMNS,
+    "variances": VARIANCE_COLUMNS,
 }
 
 

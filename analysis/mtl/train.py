@@ -46,6 +46,7 @@ from analysis.mtl.seeding import RunSeeds
 from analysis.mtl.settings import TrainingSettings
 from analysis.mtl.stopping import StopState, split_validation, validation_losses
 from analysis.mtl.tasks import MISSING, Task
+from analysis.mtl.variances import layer_variances
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +235,8 @@ def _finish(state: RunState, tasks: list[Task], fold: FoldData) -> RunRecords:
         elif last is not None:
             state.model.load_state_dict(last)
         reports.update(final_evaluation(state.model, [task], fold))
+        variances = layer_variances(state.model, {task.name: fold.test[task.name].batches()})
+        records.variances += list(variances.itertuples(index=False, name=None))
         epoch = state.stop.best_epoch(task.name) or state.epoch
         records.best_epochs[task.name] = epoch
         updates, rows = state.counts.at(epoch, task.name)
@@ -339,8 +342,8 @@ def train_study_model(
     tasks: {task: {"dataset", "label", options}} (docs/contracts.md "Tasks");
     manifests, features and splits: {dataset: path}; clip_rows: {dataset: path of the `.clips.npy`
     giving the manifest row of every feature row} (default: one row per clip, in manifest order).
-    Writes metrics, curve, history, per_class and confusion (.parquet) and efficiency.json into
-    `out_dir`. With `checkpoint_dir`, runs are checkpointed on the schedule `checkpoints`
+    Writes metrics, curve, history, per_class, confusion and variances (.parquet) and
+    efficiency.json into `out_dir`. With `checkpoint_dir`, runs are checkpointed on the schedule `checkpoints`
     (`{every_epochs, every_seconds}`, `CheckpointSchedule`; default every 60 s) and on SIGTERM,
     and a rerun resumes where the last checkpoint stopped; the checkpoints are deleted once the
     outputs are written. `on_epoch_end` is called at the end of every epoch, after its checkpoint

@@ -15,6 +15,7 @@ rule train_affinity_model:
         efficiency="results/affinity/model/efficiency.json",
         per_class="results/affinity/model/per_class.parquet",
         confusion="results/affinity/model/confusion.parquet",
+        variances="results/affinity/model/variances.parquet",
         probe="results/affinity/model/probe.parquet",
         cost="results/affinity/model/probe_cost.json",
     params:

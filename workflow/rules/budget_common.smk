@@ -76,6 +76,17 @@ def budgeted_model_metrics(wildcards=None):
     return [_pair_scores_path(), *(f"{folder}/{name}" for folder in dirs for name in names)]
 
 
+def variance_targets():
+    """A study trained elsewhere (external_results) has no models, so no layer variances."""
+    return [] if EXTERNAL else ["results/analysis/layer_variances.csv"]
+
+
+def model_variance_files(wildcards=None):
+    """The intermediate output variances of the single-task and (chosen) pair models."""
+    return [f"{folder}/variances.parquet"
+            for folder in [*single_dirs().values(), *budgeted_pair_dirs().values()]]
+
+
 def measured_pair_dirs():
     return {f"{a}__{b}": f"results/models/pair/{a}__{b}" for a, b in MEASURED}
 

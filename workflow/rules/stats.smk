@@ -192,3 +192,28 @@ rule regression:
         "../envs/analysis.yaml"
     script:
         "../scripts/regression.py"
+
+
+rule layer_variances:
+    """Per ordered pair and shared layer, the main task's intermediate output variance in the pair
+    model against its single-task model (analysis.stats.layer_variances; descriptive)."""
+    input:
+        model_variance_files,
+    output:
+        table=report(
+            "results/analysis/layer_variances.csv",
+            caption="../report/layer_variances.rst",
+            category="Layer variances",
+        ),
+    params:
+        single=single_dirs(),
+        pairs=budgeted_pair_dirs,
+    log:
+        "logs/layer_variances.log",
+    benchmark:
+        "results/benchmarks/layer_variances.tsv"
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/layer_variances.py"

@@ -14,6 +14,7 @@ rule train_model:
         efficiency="results/models/{kind}/{name}/efficiency.json",
         per_class="results/models/{kind}/{name}/per_class.parquet",
         confusion="results/models/{kind}/{name}/confusion.parquet",
+        variances="results/models/{kind}/{name}/variances.parquet",
     wildcard_constraints:
         kind=MODEL_KINDS,
         name=MODEL_NAME,
