@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from itertools import permutations
 
@@ -90,3 +91,24 @@ def test_budgeted_study_with_groups_runs_to_its_report(tmp_path):
     assert (study / "results/figures/group_gains.png").exists() and (study / "results/figures/cost.png").exists()
     report = snakemake(study, config, "--report", "report.html")
     assert report.returncode == 0, report.stderr[-4000:]
+
+
+def test_predicted_budget_fits_on_the_measured_pairs_and_trains_nothing_already_trained(
+    finished_study, tmp_path
+):
+    # On a copy of a finished study every pair model exists: the predicted path only adds the
+    # measured study's tables, the meta-model and the choices.
+    study = tmp_path / "copy"
+    shutil.copytree(finished_study, study, symlinks=True)
+    measured = [["tones_pitch", "tones_level"], ["tones_pitch", "noise_colour"]]
+    config = BASE_CONFIG | {"pairs": {"select": "predicted", "per_task": 1, "measured": measured}}
+    result = snakemake(study, config)
+    assert result.returncode == 0, result.stderr[-4000:]
+    ran = planned_jobs(result.stdout + result.stderr)
+    assert "train_model" not in ran, sorted(ran)
+    assert {"measured_study", "measured_task_features", "predicted_gains"} <= set(ran)
+    measured_runs = pd.read_parquet(study / "results/budget/measured/runs.parquet")
+    assert set(measured_runs["partner"]) == {"", "tones_pitch", "tones_level", "noise_colour"}
+    assert not (study / "results/budget/measured/per_class.parquet").exists()
+    predicted = pd.read_csv(study / "results/analysis/predicted_gains.csv")
+    assert len(predicted) == 6  # every ordered pair of the three tasks

@@ -23,7 +23,7 @@ if not EXTERNAL:
         conda:
             "../envs/analysis.yaml"
         script:
-            "../scripts/measured_study.py"
+            "../scripts/collect_runs.py"
 
     rule measured_task_features:
         """Task features from the measured study's single-task curves."""
@@ -45,7 +45,7 @@ if not EXTERNAL:
         conda:
             "../envs/analysis.yaml"
         script:
-            "../scripts/measured_task_features.py"
+            "../scripts/task_features.py"
 
     checkpoint predicted_gains:
         """Gain of every ordered pair of the study's tasks, predicted by a ridge regression on pair

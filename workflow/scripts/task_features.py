@@ -1,3 +1,4 @@
+# Also the budget's measured study (rule measured_task_features), which writes no factors table.
 from analysis.logs import log_to_file
 from analysis.meta.task_features import write_task_features
 
@@ -9,6 +10,6 @@ write_task_features(
     curves_path=snakemake.input.curves,
     out=snakemake.output.features,
     audio_stats=dict(zip(datasets, snakemake.input.audio_stats)),
-    factors=snakemake.params.factors,
-    factors_out=snakemake.output.factors,
+    factors=snakemake.params.get("factors"),
+    factors_out=snakemake.output.get("factors"),
 )
