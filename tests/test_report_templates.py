@@ -44,3 +44,15 @@ def test_report_template_renders(template: Path, name: str) -> None:
     text = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(template.read_text())
     rendered = text.render(snakemake=SimpleNamespace(config=config, wildcards={}, params={}))
     assert "{%" not in rendered and "{{" not in rendered
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("default", "For every pair of the tasks"),
+    ("every section", "only for each task's 2\nbest-ranked partner(s) by task affinity"),
+])
+def test_overview_says_whether_every_pair_was_trained(name: str, says: str) -> None:
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+        (REPORT / "workflow.rst").read_text())
+    text = template.render(snakemake=SimpleNamespace(config=study_configs()[name]))
+    assert says in text
+    assert ("For every pair of the tasks" in text) == (name == "default")
