@@ -52,5 +52,6 @@ rule all:
         affinity_targets(),
         detection_targets(),
         transfer_targets(),
+        cost_targets(),
         budget_targets(),
         budget_tensorboard_targets,

@@ -1,7 +1,7 @@
 """The affinity path against training every pair, in one run: CPU time and the quality achieved.
 
 Runs the study of `--configfile` (default: the repository's `config.yaml`) in `--directory` (a
-fresh temporary folder by default) up to `affinity_cost.csv` and `affinity_vs_gain.csv`, or, with
+fresh temporary folder by default) up to `cost.csv` and `affinity_vs_gain.csv`, or, with
 `--no-run`, reads those of a finished study folder, and prints:
 
 - CPU seconds of the all-task model (probe included), of the probe alone, of every pair model and
@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-TARGETS = ["results/analysis/affinity_cost.csv", "results/analysis/affinity_vs_gain.csv"]
+TARGETS = ["results/analysis/cost.csv", "results/analysis/affinity_vs_gain.csv"]
 
 
 def run_study(configfile: Path, directory: Path, cores: int) -> None:

@@ -1,4 +1,4 @@
-"""The affinity figure and the cost table (analysis.report.affinity_figures, stats.affinity_cost)."""
+"""The affinity figure (analysis.report.affinity_figures)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from analysis.report.affinity_figures import plot_affinity_vs_gain
-from analysis.stats.affinity_cost import PAIRS, cost_table
 
 
 def test_figure_has_a_point_per_ordered_pair_and_marks_controls(tmp_path: Path) -> None:
@@ -27,17 +25,3 @@ def test_figure_has_a_point_per_ordered_pair_and_marks_controls(tmp_path: Path) 
                           str(tmp_path / "figure.png"))
     assert (tmp_path / "figure.png").stat().st_size > 1000
 
-
-def test_cost_table_sums_benchmark_files_and_compares_with_the_pairs(tmp_path: Path) -> None:
-    def benchmark(name: str, cpu: float) -> str:
-        path = tmp_path / f"{name}.tsv"
-        path.write_text(f"s\th:m:s\tcpu_time\n{2 * cpu}\t0:00:01\t{cpu}\n")
-        return str(path)
-
-    table = cost_table(
-        {PAIRS: [benchmark("p1", 10.0), benchmark("p2", 30.0)],
-         "affinity model": [benchmark("all", 4.0)]},
-        {"probe_cpu_s": 0.5}).set_index("path")
-    assert table.loc[PAIRS, "jobs"] == 2 and table.loc[PAIRS, "cpu_s"] == 40.0
-    assert table.loc["affinity model", "share_of_pairs"] == pytest.approx(0.1)
-    assert table["share_of_pairs"].iloc[-1] == pytest.approx(0.5 / 40.0)

@@ -8,8 +8,8 @@ from study_data import BASE_CONFIG, planned_jobs
 from study_data import run_snakemake as snakemake
 
 from analysis.stats.affinity import AFFINITY_COLUMNS
-from analysis.stats.affinity_cost import COST_COLUMNS
 from analysis.stats.affinity_gain import COMPARISON_COLUMNS
+from analysis.stats.cost import AFFINITY, COST_COLUMNS, PROBE
 
 pytestmark = pytest.mark.workflow
 
@@ -27,9 +27,11 @@ def test_study_writes_affinity_its_comparison_cost_and_figure(finished_study):
     assert list(comparison.columns) == COMPARISON_COLUMNS
     assert set(comparison["predictor"]) == {
         "affinity_lookahead", "affinity_cosine", "pair_feature_predictor", "size_ratio"}
-    cost = pd.read_csv(analysis / "affinity_cost.csv").set_index("path")
+    cost = pd.read_csv(analysis / "cost.csv").set_index("path")
     assert list(cost.columns) == COST_COLUMNS[1:]
-    assert cost.loc["pair models (every pair trained)", "jobs"] == 3
+    assert cost.loc["all pairs", "models"] == 3 and not cost.loc["all pairs", "estimated"]
+    assert cost.loc[AFFINITY, "models"] == 2  # the all-task model's job and the affinity table's
+    assert 0 < cost.loc[PROBE, "cpu_seconds"] < cost.loc[AFFINITY, "cpu_seconds"]
     assert (finished_study / "results/figures/affinity_vs_gain.png").stat().st_size > 1000
 
 

@@ -78,7 +78,7 @@ def test_adding_a_dataset_runs_only_what_is_new(finished_study):
         "train_affinity_model": {"results/affinity/model/metrics.parquet"},
         "affinity": {"results/analysis/affinity.csv"},
         "affinity_vs_gain": {"results/analysis/affinity_vs_gain.csv"},
-        "affinity_cost": {"results/analysis/affinity_cost.csv"},
+        "cost": {"results/analysis/cost.csv"},
         "affinity_chart": {"results/figures/affinity_vs_gain.png"},
         "all": {"all"},
     }

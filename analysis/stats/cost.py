@@ -1,13 +1,16 @@
-"""Cost accounting of budgeted studies: the CPU seconds each path used, from the Snakemake
-benchmark files (`results/benchmarks/<rule>/...tsv`, column `cpu_time`).
+"""Cost accounting of a study: the CPU seconds each path used, from the Snakemake benchmark files
+(`results/benchmarks/<rule>/...tsv`, column `cpu_time`: the job's process, start-up and reading
+inputs included).
 
 Paths: the single-task models; the pair models trained; all pairs (the measured total when every
 pair was trained, otherwise the mean of the trained pairs times the number of pairs, marked
 `estimated`); the task groups' models; the affinity measurement (the all-task model and the `affinity`
-table, AFFINITY_BENCHMARKS)."""
+table, AFFINITY_BENCHMARKS); the affinity probe alone, measured inside the all-task model's job
+(`probe_cost.json`, part of the affinity row, not added to it)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +18,8 @@ import pandas as pd
 COST_COLUMNS = ["path", "models", "cpu_seconds", "wall_seconds", "estimated", "share_of_all_pairs"]
 # the affinity path: the all-task model and its affinity table (workflow/rules/affinity.smk)
 AFFINITY_BENCHMARKS = ("train_affinity_model.tsv", "affinity.tsv")
+AFFINITY = "affinity (all-task model and its table)"
+PROBE = "affinity probe (inside the all-task model)"
 
 
 def benchmark_seconds(path: Path) -> tuple[float, float]:
@@ -35,9 +40,10 @@ def _row(path: str, seconds: list[tuple[float, float]], estimated: bool = False)
 
 
 def cost_table(benchmarks: str | Path, singles: list[str], all_pairs: list[str], trained_pairs: list[str],
-               groups: list[str] | None) -> pd.DataFrame:
+               groups: list[str] | None, probe_cost: str | Path | None = None) -> pd.DataFrame:
     """`groups`: the group models trained (a group served by a trained pair model costs nothing
-    more); None when the study has no groups."""
+    more); None when the study has no groups. `probe_cost`: the all-task model's
+    `probe_cost.json` (its `probe_cpu_s`), when the study measured task affinity."""
     benchmarks = Path(benchmarks)
     pairs = model_seconds(benchmarks, "pair", trained_pairs)
     rows = [_row("single-task models", model_seconds(benchmarks, "single", singles)),
@@ -53,7 +59,11 @@ def cost_table(benchmarks: str | Path, singles: list[str], all_pairs: list[str],
     affinity = [benchmark_seconds(benchmarks / name) for name in AFFINITY_BENCHMARKS
                 if (benchmarks / name).is_file()]
     if affinity:
-        rows.append(_row("affinity", affinity))
+        rows.append(_row(AFFINITY, affinity))
+    if probe_cost is not None:
+        probe_cpu = json.loads(Path(probe_cost).read_text())["probe_cpu_s"]
+        rows.append({"path": PROBE, "models": 0, "cpu_seconds": float(probe_cpu),
+                     "wall_seconds": float("nan"), "estimated": False})
     table = pd.DataFrame(rows)
     all_cpu = float(table.loc[table["path"] == "all pairs", "cpu_seconds"].iloc[0])
     table["share_of_all_pairs"] = table["cpu_seconds"] / all_cpu if all_cpu > 0 else float("nan")

@@ -92,29 +92,6 @@ rule affinity_vs_gain:
         "../scripts/affinity_vs_gain.py"
 
 
-rule affinity_cost:
-    """CPU and wall seconds of the affinity path against training the models, from the training
-    jobs' benchmark files."""
-    input:
-        unpack(affinity_cost_benchmarks),
-        probe_cost="results/affinity/model/probe_cost.json",
-    output:
-        report(
-            "results/analysis/affinity_cost.csv",
-            caption="../report/affinity_cost.rst",
-            category="Task affinity",
-        ),
-    log:
-        "logs/affinity_cost.log",
-    benchmark:
-        "results/benchmarks/affinity_cost.tsv"
-    threads: 1
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../scripts/affinity_cost.py"
-
-
 rule affinity_chart:
     """Affinity against measured gain, one point per ordered pair."""
     input:

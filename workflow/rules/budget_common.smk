@@ -135,16 +135,24 @@ def group_targets():
     return ["results/analysis/group_gains.csv", "results/figures/group_gains.png"]
 
 
-# Cost accounting (written when the study is budgeted or has groups) ------------------------------
+# Cost accounting (every study that trains its models) ---------------------------------------------
+
+
+def cost_targets():
+    """cost.csv and its figure; none for an imported study (no training jobs to account for)."""
+    return [] if EXTERNAL else ["results/analysis/cost.csv", "results/figures/cost.png"]
 
 
 def cost_inputs(wildcards):
     """The files whose jobs must have finished before their benchmarks are read."""
-    files = ["results/study/runs.parquet"]
+    files = {"runs": "results/study/runs.parquet",
+             "affinity": "results/analysis/affinity.csv",
+             "probe_cost": "results/affinity/model/probe_cost.json"}
     if GROUPS:
-        files += ["results/analysis/task_groups.csv", "results/analysis/group_gains.csv"]
+        files |= {"task_groups": "results/analysis/task_groups.csv",
+                  "group_gains": "results/analysis/group_gains.csv"}
     if PAIR_SELECT != "all":
-        files.append(_pair_scores_path())
+        files["pair_scores"] = _pair_scores_path()
     return files
 
 
@@ -161,8 +169,6 @@ def cost_models(wildcards):
 def budget_targets():
     """What `rule all` asks for when the study is budgeted (`pairs.select`) or has `groups`."""
     targets = group_targets()
-    if PAIR_SELECT != "all" or GROUPS:
-        targets += ["results/analysis/cost.csv", "results/figures/cost.png"]
     if PAIR_SELECT != "all":
         targets += ["results/analysis/pair_choices.csv"]
     if PAIR_SELECT == "predicted":

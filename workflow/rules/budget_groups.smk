@@ -80,19 +80,19 @@ rule group_gain_chart:
 
 rule cost:
     """CPU seconds of each path of the study (single-task models, pairs trained, all pairs, task
-    groups, affinity), from the Snakemake benchmark files."""
+    groups, affinity and its probe), from the Snakemake benchmark files."""
     input:
-        cost_inputs,
+        unpack(cost_inputs),
     output:
         cost=report(
             "results/analysis/cost.csv",
             caption="../report/cost.rst",
-            category="Budget",
+            category="Cost",
         ),
         figure=report(
             "results/figures/cost.png",
             caption="../report/cost.rst",
-            category="Budget",
+            category="Cost",
         ),
     params:
         models=cost_models,
