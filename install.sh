@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install what the study needs on a fresh Debian machine: the Debian packages that render and read
 # audio, and a virtual environment at .venv with the pinned Python packages (the `analysis` library,
-# Snakemake, PyTorch CPU...). Safe to run again: it installs only what is missing.
+# Snakemake, PyTorch CPU...). Safe to run again: it installs only what is missing. build-essential
+# and python3-dev build sed_scores_eval, published as source with Cython extensions.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-DEBIAN_PACKAGES=(espeak-ng fluidsynth fluid-soundfont-gm sox libsndfile1 python3-venv)
+DEBIAN_PACKAGES=(espeak-ng fluidsynth fluid-soundfont-gm sox libsndfile1 python3-venv
+                 build-essential python3-dev)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -208,7 +208,8 @@ def test_detection_scores_table_has_one_row_per_model_of_a_detection_task():
                       _runs({("aux", ""): 0.7}, "macro_f1")])
     table = detection_scores(runs, ["det"]).set_index("partner")
     assert table.loc["aux", "segment_er"] == 0.4 and table.loc["", "segment_f1"] == 0.5
-    assert list(table.columns) == ["task", "segment_f1", "segment_er", "event_f1", "frame_f1"]
+    assert list(table.columns) == ["task", "segment_f1", "segment_er", "event_f1", "frame_f1",
+                                   "psds"]
 
 
 def test_layer_variances_per_task_and_shared_layer():

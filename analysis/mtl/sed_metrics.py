@@ -1,4 +1,5 @@
-"""Scores of detection tasks: frame scores per epoch, post-processing to events, sed_eval metrics.
+"""Scores of detection tasks: frame scores per epoch, post-processing to events, sed_eval metrics,
+and the threshold-free PSDS.
 
 - Every epoch (`frame_scores`): `accuracy` (share of (frame, class) decisions right) and
   `macro_f1` (frame-level F1 per class, averaged), at the configured threshold.
@@ -7,8 +8,22 @@
   (2016) computed by the field's library `sed_eval`: `segment_f1` and `segment_er` (segment-based,
   micro over classes, `segment_s` segments; ER = (S + D + I) / N), `event_f1` (event-based, onset
   collar `collar_s`, offset within max(collar, 50 % of the event length)), plus `frame_f1`. For
-  `segment_er` lower is better. An F1 that sed_eval leaves NaN because nothing was detected is 0. The threshold-free PSDS (`sed_scores_eval`) is not computed: the
-  package is not available to this project's environment.
+  `segment_er` lower is better. An F1 that sed_eval leaves NaN because nothing was detected is 0.
+- Final, without post-processing: `psds` (`psds_score`), the Polyphonic Sound Detection Score of
+  Bilen et al. (2020, "A framework for the robust evaluation of sound event detection"), computed
+  exactly from the frame probabilities by `sed_scores_eval` (Ebbers, Serizel and Haeb-Umbach 2022,
+  "Threshold-independent evaluation of sound event detection scores"): the normalised area under
+  the PSD-ROC over every decision threshold, so it does not depend on `threshold` or
+  `median_frames`. Higher is better (0 to 1). Parameters: DCASE scenario 1 (`PSDS_SCENARIO_1`:
+  detection tolerance 0.7, ground-truth intersection 0.7, no cross-trigger criterion, alpha_ct 0,
+  alpha_st 1, max eFPR 100 per hour). Each test clip is scored over its frame grid
+  (n_frames * hop seconds; frame i covers [i * hop, (i + 1) * hop)). Only the event classes with a
+  reference event in the clip set enter the score: a class without one has no true-positive rate
+  (sed_scores_eval refuses it), and counting it as 0 would punish every model alike by the share
+  of such classes in the fold (single and pair models of a fold see the same classes, so gains
+  stay comparable). No class with a reference event, no clip, or a non-finite probability (scores
+  that cannot be ranked): `psds` is NaN, with a warning. A model that never raises a score (all
+  probabilities equal) gets a defined PSDS, usually 0, as an F1 of nothing detected is 0.
 - `segment_scores` is the project's own segment-based F1 / ER (tests check it against sed_eval).
 """
 
@@ -19,6 +34,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.ndimage import median_filter
 
 from analysis.mtl.metrics import TaskReport
@@ -135,6 +151,47 @@ def _event_list(events: list[Event], clip: int) -> Any:
     return dcase_util.containers.MetaDataContainer(rows)
 
 
+# DCASE scenario 1 (DCASE 2021-2023 task 4): detection and ground-truth tolerance criteria 0.7, no
+# cross-trigger criterion (cttc None, alpha_ct 0), instability across classes penalised by one
+# standard deviation (alpha_st 1), area up to 100 false positives per hour.
+PSDS_SCENARIO_1 = {"dtc_threshold": 0.7, "gtc_threshold": 0.7, "cttc_threshold": None,
+                   "alpha_ct": 0.0, "alpha_st": 1.0, "max_efpr": 100.0}
+
+
+def psds_score(frames: np.ndarray, reference: list[list[Event]], classes: tuple[str, ...],
+               hop_s: float, parameters: dict[str, Any] | None = None) -> float:
+    """PSDS (module docstring) of (n_clips, n_frames, n_classes) frame probabilities against each
+    clip's reference events; `parameters` default to `PSDS_SCENARIO_1`."""
+    frames = np.asarray(frames)
+    scored = sorted({label for clip in reference for _, _, label in clip} & set(classes))
+    if len(frames) == 0 or not scored:
+        logger.warning("PSDS undefined: %s", "no test clip" if len(frames) == 0
+                       else "no reference event of any class in the test clips")
+        return float("nan")
+    if not np.isfinite(frames).all():
+        logger.warning("PSDS undefined: non-finite frame probabilities")
+        return float("nan")
+    from sed_scores_eval import intersection_based  # imported here: needed only at the end
+
+    columns = [classes.index(label) for label in scored]
+    timestamps = np.arange(frames.shape[1] + 1) * hop_s
+    scores, truth = {}, {}
+    for clip, (probabilities, events) in enumerate(zip(frames, reference)):
+        table = pd.DataFrame({"onset": timestamps[:-1], "offset": timestamps[1:]})
+        for label, column in zip(scored, columns):
+            # float32 (what the model gave): sed_scores_eval's Cython code needs a writable float64
+            # array, and with pandas 3 a float64 frame hands it a read-only view; a float32 column
+            # is converted, hence copied
+            table[label] = probabilities[:, column].astype(np.float32)
+        scores[f"clip{clip}"] = table
+        truth[f"clip{clip}"] = [(a, b, label) for a, b, label in events if label in scored]
+    durations = dict.fromkeys(scores, float(timestamps[-1]))
+    value, per_class, *_ = intersection_based.psds(
+        scores, truth, durations, **(parameters or PSDS_SCENARIO_1))
+    logger.debug("PSDS %.4f; per class %s", value, per_class)
+    return float(value)
+
+
 def detection_report(task: Any, codes: np.ndarray, probabilities: np.ndarray) -> TaskReport:
     """Final scores of a detection task's test part (module docstring) and per-class rows."""
     settings = task.settings
@@ -146,7 +203,8 @@ def detection_report(task: Any, codes: np.ndarray, probabilities: np.ndarray) ->
                           settings["collar_s"])
     quick = frame_scores(task, codes, probabilities)
     scores = {**quick, "frame_f1": quick["macro_f1"], "segment_f1": lib["segment_f1"],
-              "segment_er": lib["segment_er"], "event_f1": lib["event_f1"]}
+              "segment_er": lib["segment_er"], "event_f1": lib["event_f1"],
+              "psds": psds_score(frames, reference, task.classes, task.grid.hop_s)}
     report = TaskReport({k: (v if math.isfinite(v) else float("nan")) for k, v in scores.items()})
     for label in task.classes:
         values = lib["per_class"].get(label, {})

@@ -2,10 +2,10 @@
 positive gain always means the auxiliary task helped.
 
 Classification tasks keep the config's `gain_metric`; detection tasks use `detection.gain_metric`
-(segment_f1, segment_er, event_f1 or frame_f1). For a lower-is-better metric (`segment_er`) the
-gain is single minus pair, and `relative_gain` is that over the single score. The gains table then
-gets the columns `metric` and `lower_is_better`; a study without detection tasks gets exactly the
-table `analysis.stats.gains.gains_table` writes.
+(segment_f1, segment_er, event_f1, frame_f1 or psds). For a lower-is-better metric (`segment_er`)
+the gain is single minus pair, and `relative_gain` is that over the single score. The gains table
+then gets the columns `metric` and `lower_is_better`; a study without detection tasks gets exactly
+the table `analysis.stats.gains.gains_table` writes.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def write_study_gains(runs_path: str, metric: str, detection: dict, out: str) ->
     write_table(gains, out)
 
 
-DETECTION_METRICS = ("segment_f1", "segment_er", "event_f1", "frame_f1")
+DETECTION_METRICS = ("segment_f1", "segment_er", "event_f1", "frame_f1", "psds")
 
 
 def detection_scores(runs: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
