@@ -19,7 +19,6 @@ import logging
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from analysis.corpora.tasks import TaskSpec, first_label, task_labels
 from analysis.errors import StudyInputError
@@ -136,6 +135,10 @@ def assign_folds(
             + (f"Lower `folds` to at most {int(small.min())} or drop those classes."
                if int(small.min()) >= 2 else "Add clips of those classes or drop them; `folds` cannot go below 2.")
         )
+
+    # imported here: the Snakefile imports this module (config checks), and scikit-learn would
+    # add over a second to every Snakemake start and spawned job
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     folds = np.full(len(labels), -1, dtype=np.int64)
     index = np.zeros((len(labels), 1))  # the splitters only look at the number of rows
