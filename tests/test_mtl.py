@@ -264,7 +264,23 @@ def test_resume_gives_the_numbers_of_an_uninterrupted_run(study: Path, tmp_path:
           on_epoch_end=lambda end: seen.append((end.fold, end.epoch)))
     assert seen == [(1, 3), (1, 4)] + [(2, e) for e in range(1, 5)]  # fold 0 skipped
     assert_same_outputs(reference, out)
-    assert not checkpoints.exists()
+    # training checkpoints gone; each finished run's records stay
+    assert sorted(p.name for p in checkpoints.iterdir()) == [
+        f"fold{fold}_seed0.finished.json" for fold in range(N_FOLDS)]
+
+
+def test_tables_deleted_after_a_finished_job_are_rebuilt_without_training(
+    study: Path, tmp_path: Path
+) -> None:
+    # Snakemake deletes the tables of a job stopped (time limit) after writing them
+    tasks = ["alpha_word"]
+    checkpoints = str(tmp_path / "checkpoints")
+    first = train(study, tasks, tmp_path / "first", checkpoint_dir=checkpoints)
+    seen: list[EpochEnd] = []
+    again = train(study, tasks, tmp_path / "again", checkpoint_dir=checkpoints,
+                  on_epoch_end=seen.append)
+    assert seen == []
+    assert_same_outputs(first, again)
 
 
 def test_checkpoint_of_another_configuration_is_ignored(study: Path, tmp_path: Path) -> None:

@@ -163,8 +163,14 @@ def test_sigkill_in_mid_epoch_then_rerun_gives_the_uninterrupted_numbers(
     trained = run_job(tmp_path, "rerun", arguments)
     assert trained[0] == (1, 2)  # fold 0 skipped, fold 1 resumed after its epoch 1
     assert_same_tables(out, expected)
-    assert not checkpoints.exists()  # cleared, stale temporary file included
+    assert only_finished_records(checkpoints)  # cleared, stale temporary file included
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file
+
+
+def only_finished_records(checkpoints: Path) -> bool:
+    """What a finished job leaves: each run's records, no training checkpoint or temporary file."""
+    expected = [f"fold{fold}_seed0.finished.json" for fold in range(N_FOLDS)]
+    return sorted(p.name for p in checkpoints.iterdir()) == expected
 
 
 def saved_epoch(path: Path) -> int:
@@ -212,7 +218,7 @@ def test_sigkill_after_the_first_scheduled_checkpoint_then_rerun(
     assert trained[0] == ((latest[0], latest[1] + 1) if latest[1] < EPOCHS else (latest[0] + 1, 1))
     assert len(trained) < N_FOLDS * EPOCHS
     assert_same_tables(out, expected)
-    assert not checkpoints.exists()
+    assert only_finished_records(checkpoints)
 
 
 @pytest.mark.slow

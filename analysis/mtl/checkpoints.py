@@ -131,14 +131,15 @@ class CheckpointStore:
         return payload["state"]
 
     def clear(self, runs: Iterable[tuple[int, int]]) -> None:
-        """Delete the checkpoints of `runs`, and the folder if nothing else is left in it."""
+        """Delete the training checkpoints of `runs` (and temporary files of a job killed while
+        saving). The finished runs' records stay: a job stopped after writing its tables but
+        before Snakemake registered them (a time limit) has its tables deleted by Snakemake, and
+        its rerun rebuilds them from those records instead of training again."""
         for fold, seed in runs:
-            for path in (self.path(fold, seed), self.finished_path(fold, seed)):
-                path.unlink(missing_ok=True)
-                for stale in self.directory.glob(f".{path.name}.*"):  # left by a job killed saving
+            self.path(fold, seed).unlink(missing_ok=True)
+            for name in (self.path(fold, seed).name, self.finished_path(fold, seed).name):
+                for stale in self.directory.glob(f".{name}.*"):
                     stale.unlink(missing_ok=True)
-        if self.directory.is_dir() and not any(self.directory.iterdir()):
-            self.directory.rmdir()
 
 
 @dataclass(frozen=True)

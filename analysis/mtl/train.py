@@ -346,7 +346,7 @@ def train_study_model(
     efficiency.json into `out_dir`. With `checkpoint_dir`, runs are checkpointed on the schedule `checkpoints`
     (`{every_epochs, every_seconds}`, `CheckpointSchedule`; default every 60 s) and on SIGTERM,
     and a rerun resumes where the last checkpoint stopped; the checkpoints are deleted once the
-    outputs are written. `on_epoch_end` is called at the end of every epoch, after its checkpoint
+    outputs are written (each finished run's records stay). `on_epoch_end` is called at the end of every epoch, after its checkpoint
     when one is due (tests use it to simulate interruptions). `probes(fold, seed)` gives a run's
     step probe (task affinity, analysis.mtl.affinity), which must leave the model unchanged.
     """
