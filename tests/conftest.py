@@ -18,24 +18,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.getoption("--slow"):
-        slow = [item for item in items if any(item.get_closest_marker(m) for m in SLOW_MARKERS)]
-        if slow:
-            config.hook.pytest_deselected(items=slow)
-            items[:] = [item for item in items if item not in slow]
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
-
-
-def _worker_group(item: pytest.Item) -> str:
-    """The tests that must share a pytest-xdist worker (`-n`, `--dist loadgroup`, pyproject's
-    addopts): those of the session's `finished_study` (built once per worker that asks for it),
-    otherwise those of one module (module-scoped fixtures: a study, a SLURM cluster check)."""
-    definitions = getattr(item, "_fixtureinfo", None)
-    studies = definitions.name2fixturedefs.get("finished_study", ()) if definitions else ()
-    if any(definition.scope == "session" for definition in studies):
-        return "finished_study"
-    return item.nodeid.split("::")[0]
+    if config.getoption("--slow"):
+        return
+    slow = [item for item in items if any(item.get_closest_marker(m) for m in SLOW_MARKERS)]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item not in slow]
 
 
 @pytest.fixture(scope="session")

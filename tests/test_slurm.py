@@ -121,7 +121,9 @@ def test_study_through_slurm_equals_a_local_run(slurm_cluster, finished_study, t
 # the job (seen: 5-25 s of training per attempt), hence the generous retries.
 LONG_CONFIG = CONFIG | {
     "model": {"type": "dnn", "hidden": [512, 512, 512], "dropout": 0.0},
-    "training": {"epochs": 1000, "batch_size": 2, "seeds": [0]},
+    # two folds of 600 epochs: a few attempts' training on a loaded 2-core machine (about 440
+    # epochs per attempt), more than one attempt gives on a quiet one
+    "training": {"epochs": 600, "batch_size": 2, "seeds": [0]},
 }
 
 
