@@ -22,6 +22,7 @@ from analysis.report.study_figures import (
     plot_class_gains,
     plot_feature_scatter,
     plot_gain_categories,
+    plot_layer_variances,
     plot_learning_curves,
     plot_prediction,
 )
@@ -171,6 +172,35 @@ def test_empty_tables_still_give_figures(tmp_path) -> None:
     write_table(scores, tmp_path / "prediction.csv")
     plot_prediction(str(tmp_path / "prediction.csv"), str(tmp_path / "prediction.png"))
     assert is_png(tmp_path / "prediction.png")
+
+
+def test_layer_variance_panels_follow_forward_order_and_hold_the_log_ratios(
+        tmp_path, monkeypatch) -> None:
+    from analysis.report import study_figures
+
+    rows = [{"main": main, "aux": aux, "layer": layer, "single": 1.0, "pair": 2.0, "ratio": 2.0,
+             "mean_log2_ratio": value, "n_runs": 2}
+            for layer, offset in (("2", 0.0), ("10", 1.0))  # forward order is not string order
+            for (main, aux), value in zip(itertools.permutations(["a", "b"], 2), (0.5, -0.25))
+            for value in [value + offset]]
+    write_table(pd.DataFrame(rows), tmp_path / "layer_variances.csv")
+    drawn = []
+    original = study_figures.sns.heatmap
+    monkeypatch.setattr(study_figures.sns, "heatmap",
+                        lambda data, **kw: drawn.append(data) or original(data, **kw))
+    out = tmp_path / "layer_variances.png"
+    plot_layer_variances(str(tmp_path / "layer_variances.csv"), str(out))
+    assert is_png(out)
+    assert [matrix.loc["a", "b"] for matrix in drawn] == [0.5, 1.5]  # layer 2, then layer 10
+    assert [matrix.loc["b", "a"] for matrix in drawn] == [-0.25, 0.75]
+    assert all(np.isnan(matrix.loc["a", "a"]) for matrix in drawn)
+
+
+def test_layer_variance_figure_of_an_empty_table(tmp_path) -> None:
+    columns = ["main", "aux", "layer", "single", "pair", "ratio", "mean_log2_ratio", "n_runs"]
+    write_table(pd.DataFrame(columns=columns), tmp_path / "layer_variances.csv")
+    plot_layer_variances(str(tmp_path / "layer_variances.csv"), str(tmp_path / "empty.png"))
+    assert is_png(tmp_path / "empty.png")
 
 
 def test_largest_class_changes_order_and_labels() -> None:

@@ -25,7 +25,7 @@ def test_study_runs_end_to_end_outside_the_repository(finished_study):
     prefixes = ("main_", "aux_", "main-aux_", "log_main/aux_")  # the calibrated pair features
     assert correlations["feature"].str.startswith(prefixes).all()
     assert set(correlations["unit"]) == {"main task", "auxiliary task", "ordered pair"}
-    for figure in ("gain_heatmap.png", "correlations.png"):
+    for figure in ("gain_heatmap.png", "correlations.png", "layer_variances.png"):
         assert (finished_study / "results/figures" / figure).stat().st_size > 1000
     variances = pd.read_csv(finished_study / "results/analysis/layer_variances.csv")
     assert {(m, a) for m, a in zip(variances["main"], variances["aux"])} == ordered_pairs
@@ -74,6 +74,7 @@ def test_adding_a_dataset_runs_only_what_is_new(finished_study):
         "feature_scatter": {"results/figures/feature_scatter.png"},
         "learning_curve_chart": {"results/figures/learning_curves.png"},
         "prediction_chart": {"results/figures/prediction.png"},
+        "layer_variance_chart": {"results/figures/layer_variances.png"},
         # the all-task model holds every task, so a new task retrains it (issue 11)
         "train_affinity_model": {"results/affinity/model/metrics.parquet"},
         "affinity": {"results/analysis/affinity.csv"},

@@ -1,4 +1,5 @@
-"""Report figures of features, learning curves, prediction, pair categories and per-class gains."""
+"""Report figures of features, learning curves, prediction, pair categories, per-class gains and
+layer variances."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import seaborn as sns
 
 from analysis.io import read_table
 from analysis.meta.learning_curve import fit_log_curve, log_curve, mean_curve
-from analysis.report.figures import Q_THRESHOLD, note, save_figure, top_correlations
+from analysis.report.figures import Q_THRESHOLD, gain_matrix, note, save_figure, top_correlations
 from analysis.stats.correlations import pair_table
 from analysis.stats.gain_tests import main_task_means, pair_categories
 
@@ -179,4 +180,35 @@ def plot_class_gains(class_gains_path: str, out_png: str, top: int = CLASS_CHANG
                    "label: main + auxiliary task: class of the main task")
     axes.set_xlabel("F1 of the class: pair model minus single model (mean over folds, seeds)")
     axes.set_ylabel("")
+    save_figure(figure, out_png)
+
+
+def plot_layer_variances(layer_variances_path: str, out_png: str) -> None:
+    """One panel per shared layer (forward order): the mean log2(pair / single) of the main task's
+    output variance, main tasks as rows and auxiliary tasks as columns (the gain heatmap's layout).
+    Descriptive, like the table: no test."""
+    table = read_table(layer_variances_path).astype({"layer": str})
+    layers = list(dict.fromkeys(table["layer"]))
+    if not layers:
+        figure, axes = plt.subplots(figsize=(5, 3))
+        note(axes, "no pair model with a single-task model to compare")
+        save_figure(figure, out_png)
+        return
+    matrices = [gain_matrix(table[table["layer"] == layer], "mean_log2_ratio") for layer in layers]
+    values = np.concatenate([matrix.to_numpy().ravel() for matrix in matrices])
+    limit = max(float(np.nanmax(np.abs(values))), 1e-9) if np.isfinite(values).any() else 1.0
+    rows, columns = matrices[0].shape
+    figure, panels = plt.subplots(len(layers), 1, squeeze=False, sharex=True,
+                                  figsize=(3.5 + 0.7 * columns, (1.0 + 0.7 * rows) * len(layers) + 2.5))
+    for number, (axes, layer, matrix) in enumerate(zip(panels.flat, layers, matrices), start=1):
+        sns.heatmap(matrix, ax=axes, cmap="PuOr_r", center=0.0, vmin=-limit, vmax=limit,
+                    annot=True, fmt=".2f", linewidths=0.5, cbar=False)
+        axes.set_title(f"shared layer {number} (module {layer})")
+        axes.set_ylabel("main task")
+        axes.set_xlabel("auxiliary task" if number == len(layers) else "")
+    figure.colorbar(panels[0, 0].collections[0], ax=panels.ravel().tolist(), shrink=0.6,
+                    label="mean log2(pair / single)")
+    figure.suptitle("Main task's output variance per shared layer, pair model against single-task "
+                    "model\n(mean over folds and seeds of log2(pair / single); below 0: narrower in "
+                    "the pair model; descriptive, no test)")
     save_figure(figure, out_png)

@@ -78,7 +78,8 @@ def budgeted_model_metrics(wildcards=None):
 
 def variance_targets():
     """A study trained elsewhere (external_results) has no models, so no layer variances."""
-    return [] if EXTERNAL else ["results/analysis/layer_variances.csv"]
+    return [] if EXTERNAL else ["results/analysis/layer_variances.csv",
+                                "results/figures/layer_variances.png"]
 
 
 def model_variance_files(wildcards=None):

@@ -166,3 +166,23 @@ rule prediction_chart:
         "../envs/analysis.yaml"
     script:
         "../scripts/prediction_chart.py"
+
+
+rule layer_variance_chart:
+    input:
+        layer_variances="results/analysis/layer_variances.csv",
+    output:
+        report(
+            "results/figures/layer_variances.png",
+            caption="../report/layer_variance_chart.rst",
+            category="Layer variances",
+        ),
+    log:
+        "logs/layer_variance_chart.log",
+    benchmark:
+        "results/benchmarks/layer_variance_chart.tsv"
+    threads: 1
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/layer_variance_chart.py"
