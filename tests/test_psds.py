@@ -14,11 +14,14 @@ import pytest
 
 from analysis.config import section
 from analysis.mtl.detection import FrameGrid, frame_targets, make_detection_task
-from analysis.mtl.sed_metrics import PSDS_SCENARIO_1, psds_score
+from analysis.mtl.sed_metrics import psds_score
 
 intersection_based = pytest.importorskip("sed_scores_eval.intersection_based")
 from sed_scores_eval.base_modules.scores import create_score_dataframe  # noqa: E402
 
+# DCASE 2021-2023 task 4, scenario 1: what config `detection.psds` defaults to
+SCENARIO_1 = {"dtc_threshold": 0.7, "gtc_threshold": 0.7, "cttc_threshold": None,
+              "alpha_ct": 0.0, "alpha_st": 1.0, "max_efpr": 100.0}
 CLASSES = ("cat", "dog")
 HOP_S = 0.1
 N_FRAMES = 100  # 10 s clips
@@ -36,7 +39,7 @@ def _perfect(reference) -> np.ndarray:
     return frame_targets(reference, CLASSES, FrameGrid(HOP_S, N_FRAMES)).astype(np.float32)
 
 
-def _library(frames: np.ndarray, reference, classes=CLASSES) -> float:
+def _library(frames: np.ndarray, reference, classes=CLASSES, parameters=None) -> float:
     """sed_scores_eval called directly, DCASE scenario 1, with its own score-frame builder."""
     timestamps = np.arange(frames.shape[1] + 1) * HOP_S
     scores = {}
@@ -45,12 +48,12 @@ def _library(frames: np.ndarray, reference, classes=CLASSES) -> float:
         scores[f"clip{clip}"] = table.astype({label: np.float32 for label in classes})
     truth = {f"clip{clip}": events for clip, events in enumerate(reference)}
     durations = dict.fromkeys(scores, float(timestamps[-1]))
-    return float(intersection_based.psds(scores, truth, durations, **PSDS_SCENARIO_1)[0])
+    return float(intersection_based.psds(scores, truth, durations,
+                                         **(parameters or SCENARIO_1))[0])
 
 
-def test_scenario_1_parameters():
-    assert PSDS_SCENARIO_1 == {"dtc_threshold": 0.7, "gtc_threshold": 0.7, "cttc_threshold": None,
-                               "alpha_ct": 0.0, "alpha_st": 1.0, "max_efpr": 100.0}
+def test_the_default_parameters_are_dcase_scenario_1():
+    assert section("detection")["psds"] == SCENARIO_1
 
 
 def test_perfect_scores_give_psds_one_as_sed_scores_eval_does():
@@ -81,6 +84,15 @@ def test_a_planted_shift_lowers_psds_and_equals_sed_scores_eval():
     assert ours == pytest.approx(_library(shifted, reference)) and ours == pytest.approx(0.5)
     late = np.roll(perfect, 8, axis=1)  # every clip late: nothing found
     assert psds_score(late, reference, CLASSES, HOP_S) == pytest.approx(0.0)
+
+
+def test_configured_tolerances_reach_sed_scores_eval():
+    reference = _reference()
+    late = np.roll(_perfect(reference), 8, axis=1)  # 0.8 s late: 47-64 % of each event overlaps
+    loose = {**SCENARIO_1, "dtc_threshold": 0.3, "gtc_threshold": 0.3}
+    ours = psds_score(late, reference, CLASSES, HOP_S, loose)
+    assert ours == pytest.approx(_library(late, reference, parameters=loose))
+    assert ours == pytest.approx(1.0)  # found under the loose criteria, 0 under scenario 1 (above)
 
 
 def test_psds_depends_on_the_ranking_of_scores_only():
@@ -130,6 +142,14 @@ def test_final_report_of_a_detection_task_has_psds():
     report = task.final_report(SimpleNamespace(codes=codes, probabilities=truth.reshape(3, -1)))
     assert {"segment_f1", "segment_er", "event_f1", "frame_f1", "psds"} <= set(report.scores)
     assert report.scores["psds"] == pytest.approx(1.0)
+    late = np.roll(truth.reshape(3, 8, -1), 1, axis=1).reshape(3, -1)  # 0.05 s late of 0.2 s
+    strict = {"detection": {"psds": {"dtc_threshold": 0.9, "gtc_threshold": 0.9}}}
+    for spec, expected in (({}, 1.0), (strict, 0.0)):
+        configured = make_detection_task("det", {"dataset": "d", "label": "events",
+                                                 "type": "detection", **spec},
+                                         manifest, "m.parquet").with_grid(FrameGrid(0.05, 8))
+        outputs = SimpleNamespace(codes=codes, probabilities=late)
+        assert configured.final_report(outputs).scores["psds"] == pytest.approx(expected)
 
 
 def test_psds_can_be_the_gain_metric():

@@ -14,9 +14,9 @@ and the threshold-free PSDS.
   exactly from the frame probabilities by `sed_scores_eval` (Ebbers, Serizel and Haeb-Umbach 2022,
   "Threshold-independent evaluation of sound event detection scores"): the normalised area under
   the PSD-ROC over every decision threshold, so it does not depend on `threshold` or
-  `median_frames`. Higher is better (0 to 1). Parameters: DCASE scenario 1 (`PSDS_SCENARIO_1`:
-  detection tolerance 0.7, ground-truth intersection 0.7, no cross-trigger criterion, alpha_ct 0,
-  alpha_st 1, max eFPR 100 per hour). Each test clip is scored over its frame grid
+  `median_frames`. Higher is better (0 to 1). Parameters: config `detection.psds`, by default
+  DCASE scenario 1 (detection tolerance 0.7, ground-truth intersection 0.7, no cross-trigger
+  criterion, alpha_ct 0, alpha_st 1, max eFPR 100 per hour). Each test clip is scored over its frame grid
   (n_frames * hop seconds; frame i covers [i * hop, (i + 1) * hop)). Only the event classes with a
   reference event in the clip set enter the score: a class without one has no true-positive rate
   (sed_scores_eval refuses it), and counting it as 0 would punish every model alike by the share
@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.ndimage import median_filter
 
+from analysis.config import section
 from analysis.mtl.metrics import TaskReport
 
 logger = logging.getLogger(__name__)
@@ -151,17 +153,11 @@ def _event_list(events: list[Event], clip: int) -> Any:
     return dcase_util.containers.MetaDataContainer(rows)
 
 
-# DCASE scenario 1 (DCASE 2021-2023 task 4): detection and ground-truth tolerance criteria 0.7, no
-# cross-trigger criterion (cttc None, alpha_ct 0), instability across classes penalised by one
-# standard deviation (alpha_st 1), area up to 100 false positives per hour.
-PSDS_SCENARIO_1 = {"dtc_threshold": 0.7, "gtc_threshold": 0.7, "cttc_threshold": None,
-                   "alpha_ct": 0.0, "alpha_st": 1.0, "max_efpr": 100.0}
-
-
 def psds_score(frames: np.ndarray, reference: list[list[Event]], classes: tuple[str, ...],
-               hop_s: float, parameters: dict[str, Any] | None = None) -> float:
+               hop_s: float, parameters: Mapping[str, Any] | None = None) -> float:
     """PSDS (module docstring) of (n_clips, n_frames, n_classes) frame probabilities against each
-    clip's reference events; `parameters` default to `PSDS_SCENARIO_1`."""
+    clip's reference events; `parameters` are sed_scores_eval's (config `detection.psds`), by
+    default the schema's: DCASE scenario 1."""
     frames = np.asarray(frames)
     scored = sorted({label for clip in reference for _, _, label in clip} & set(classes))
     if len(frames) == 0 or not scored:
@@ -186,8 +182,9 @@ def psds_score(frames: np.ndarray, reference: list[list[Event]], classes: tuple[
         scores[f"clip{clip}"] = table
         truth[f"clip{clip}"] = [(a, b, label) for a, b, label in events if label in scored]
     durations = dict.fromkeys(scores, float(timestamps[-1]))
-    value, per_class, *_ = intersection_based.psds(
-        scores, truth, durations, **(parameters or PSDS_SCENARIO_1))
+    if parameters is None:
+        parameters = section("detection")["psds"]
+    value, per_class, *_ = intersection_based.psds(scores, truth, durations, **parameters)
     logger.debug("PSDS %.4f; per class %s", value, per_class)
     return float(value)
 
@@ -204,7 +201,8 @@ def detection_report(task: Any, codes: np.ndarray, probabilities: np.ndarray) ->
     quick = frame_scores(task, codes, probabilities)
     scores = {**quick, "frame_f1": quick["macro_f1"], "segment_f1": lib["segment_f1"],
               "segment_er": lib["segment_er"], "event_f1": lib["event_f1"],
-              "psds": psds_score(frames, reference, task.classes, task.grid.hop_s)}
+              "psds": psds_score(frames, reference, task.classes, task.grid.hop_s,
+                                 settings["psds"])}
     report = TaskReport({k: (v if math.isfinite(v) else float("nan")) for k, v in scores.items()})
     for label in task.classes:
         values = lib["per_class"].get(label, {})

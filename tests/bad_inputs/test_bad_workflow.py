@@ -116,6 +116,14 @@ def test_one_task_only(tmp_path):
 
 
 @pytest.mark.workflow
+@pytest.mark.parametrize("psds", [{"alpha_ct": 1.0}, {"cttc_threshold": 0.3}])
+def test_psds_cross_trigger_half_set(tmp_path, psds):
+    config = STUDY | {"detection": {"psds": psds}}
+    stderr = stopped_before_any_job(run_snakemake(make_study(tmp_path), config, "-n"), tmp_path)
+    assert "config detection.psds: cttc_threshold and alpha_ct go together" in stderr
+
+
+@pytest.mark.workflow
 def test_task_order_in_yaml(tmp_path):
     """The default stratify_by does not depend on the order tasks are written in."""
     study = make_study(tmp_path)

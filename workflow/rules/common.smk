@@ -97,6 +97,18 @@ def _check_external(folder):
             )
 
 
+def _check_psds(psds):
+    """sed_scores_eval counts cross-triggers only with both a criterion and a weight."""
+    if (psds["cttc_threshold"] is None) != (psds["alpha_ct"] == 0):
+        raise WorkflowError(
+            "config detection.psds: cttc_threshold and alpha_ct go together: give both (a "
+            "criterion in (0, 1] and a weight above 0) to penalise cross-triggers, or neither "
+            f"(cttc_threshold null, alpha_ct 0); got {psds['cttc_threshold']} and {psds['alpha_ct']}."
+        )
+
+
+_check_psds(config["detection"]["psds"])
+
 # No file is looked at while the Snakefile is parsed (every SLURM job parses it again, on its node):
 # the dataset folders and external tables are checked by the input functions of the jobs that read
 # them (index_inputs, external_inputs), when the DAG is built, before any job runs.
