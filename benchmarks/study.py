@@ -81,7 +81,9 @@ def read_benchmarks(directory: Path) -> dict[str, list[dict[str, float | None]]]
         if not rows:
             continue
         row = rows[-1]
-        rule = row.get("rule_name") or path.relative_to(directory / "results").parts[1]
+        # without --benchmark-extended a file names its rule: <rule>.tsv or <rule>/<wildcards>.tsv
+        parts = path.relative_to(directory / "results" / "benchmarks").parts
+        rule = row.get("rule_name") or (parts[0] if len(parts) > 1 else path.stem)
         jobs[rule].append({key: _number(row.get(key)) for key in ("s", "cpu_time", "io_out")})
     return jobs
 
