@@ -56,3 +56,18 @@ def test_overview_says_whether_every_pair_was_trained(name: str, says: str) -> N
     text = template.render(snakemake=SimpleNamespace(config=study_configs()[name]))
     assert says in text
     assert ("For every pair of the tasks" in text) == (name == "default")
+
+
+def test_overview_names_the_gain_metric_of_detection_tasks() -> None:
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+        (REPORT / "workflow.rst").read_text())
+    config = study_configs()["default"]
+    text = template.render(snakemake=SimpleNamespace(config=config))
+    assert "for a detection task" not in text
+    datasets = {**config["datasets"], "scenes": {"tasks": {
+        "scenes_events": {"label": "events", "type": "detection"}, "scenes_any": "any"}}}
+    detection = {**config["detection"], "gain_metric": "segment_er"}
+    text = template.render(snakemake=SimpleNamespace(
+        config=config | {"datasets": datasets, "detection": detection}))
+    assert 'for a detection task\nsegment_er, "Detection" section' in text
+    assert "(single minus pair for segment_er, where lower is better)" in text
