@@ -147,3 +147,16 @@ def test_pretrained_network_is_the_single_task_model(study: Path, transferred: d
         net = load_pretrained(saved, int(fold), 0)
         report = final_evaluation(net, tasks, build_fold(datasets, tasks, int(fold), config))
         assert report["alpha_word"].scores["macro_f1"] == value
+
+
+def test_transfer_training_logs_its_startup_once(monkeypatch, caplog) -> None:
+    """benchmarks/study.py reads the `startup:` line of every training job, transfer jobs included."""
+    import logging
+
+    from analysis.mtl import runtime, transfer
+
+    monkeypatch.setattr(runtime, "_startup_logged", False)
+    with caplog.at_level(logging.INFO, logger="analysis.mtl.runtime"):
+        transfer._train(None, [], None, 0)
+        transfer._train(None, [], None, 0)
+    assert caplog.text.count("CPU-s before the first batch") == 1

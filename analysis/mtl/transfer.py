@@ -28,6 +28,7 @@ import torch
 from analysis.mtl.data import FoldData
 from analysis.mtl.layers import SharedTrunkNet
 from analysis.mtl.models import build_model
+from analysis.mtl.runtime import log_startup
 from analysis.mtl.seeding import RunSeeds, make_generator
 from analysis.mtl.settings import TrainingSettings
 from analysis.mtl.swr import PolicyTraining, SWRNet
@@ -75,6 +76,7 @@ class TransferResult:
 
 
 def _train(state: RunState, tasks: list[Task], fold: FoldData, epochs: int) -> RunState:
+    log_startup()  # once per process, as a training job does
     for _ in range(epochs):
         train_epoch(state, tasks, fold)
         state.epoch += 1
