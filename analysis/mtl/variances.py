@@ -4,9 +4,9 @@
 for every shared layer (each ReLU of the trunk: `dnn`, `frame_dnn`; each conv block: `cnn`), the
 variance of its activations over rows, averaged over units (and frames). Training measures it on
 each task's test rows with the weights the task is scored with (analysis.mtl.train) and writes it
-per model as `variances.parquet`; `compare_variances` sets a task's values in its single-task
-model beside those in a pair model (`pair / single`): a shared layer whose variance for a task
-collapses in the pair is a measurement of how much the partner took over that layer.
+per model as `variances.parquet`; analysis.stats.layer_variances sets a task's values in its
+single-task model beside those in a pair model (`pair / single`): a shared layer whose variance for
+a task collapses in the pair is a measurement of how much the partner took over that layer.
 """
 
 from __future__ import annotations
@@ -78,11 +78,3 @@ def layer_variances(
             hook.remove()
         model.train(was_training)
     return pd.DataFrame(rows, columns=["task", "layer", "variance"])
-
-
-def compare_variances(single: pd.DataFrame, pair: pd.DataFrame) -> pd.DataFrame:
-    """task, layer, single, pair, ratio (pair / single) for the tasks both tables hold."""
-    merged = single.merge(pair, on=["task", "layer"], suffixes=("_single", "_pair"))
-    merged = merged.rename(columns={"variance_single": "single", "variance_pair": "pair"})
-    merged["ratio"] = merged["pair"] / merged["single"].where(merged["single"] > 0)
-    return merged

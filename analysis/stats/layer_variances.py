@@ -18,15 +18,15 @@ import pandas as pd
 
 from analysis.errors import StudyInputError
 from analysis.io import write_table
+from analysis.mtl.records import VARIANCE_COLUMNS
 from analysis.stats.collect import read_model_table, split_pair_name
 
-VARIANCE_COLUMNS = ["task", "fold", "seed", "layer", "variance"]
 RUN_KEYS = ["fold", "seed", "layer"]
 COLUMNS = ["main", "aux", "layer", "single", "pair", "ratio", "mean_log2_ratio", "n_runs"]
 
 
 def _task_rows(model_dir: str, task: str) -> pd.DataFrame:
-    table = read_model_table(model_dir, "variances.parquet", VARIANCE_COLUMNS)
+    table = read_model_table(model_dir, "variances.parquet", list(VARIANCE_COLUMNS))
     rows = table[table["task"].astype(str) == task]
     if rows.empty:
         raise StudyInputError(f"{model_dir}/variances.parquet has no rows of task {task!r}: "
