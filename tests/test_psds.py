@@ -154,3 +154,32 @@ def test_final_report_of_a_detection_task_has_psds():
 
 def test_psds_can_be_the_gain_metric():
     assert section("detection", {"gain_metric": "psds"})["gain_metric"] == "psds"
+
+
+def test_connected_reference_events_of_a_class_count_as_their_union():
+    """Annotations may overlap or touch within a class; sed_scores_eval refuses that, so psds
+    scores their union, which is also what the frame targets mark."""
+    reference = _reference()
+    split = [[(a, (a + b) / 2 + 0.3, c), ((a + b) / 2, b, c)] if c == "cat" else [(a, b, c)]
+             for clip in reference for a, b, c in clip]
+    overlapping = [split[2 * i] + split[2 * i + 1] for i in range(N_CLIPS)]  # cat: two overlapping
+    frames = np.random.default_rng(3).random((N_CLIPS, N_FRAMES, 2)).astype(np.float32)
+    with pytest.raises(AssertionError, match="Connected/overlapping"):
+        _library(frames, overlapping)
+    assert psds_score(frames, overlapping, CLASSES, HOP_S) == pytest.approx(
+        psds_score(frames, reference, CLASSES, HOP_S))
+
+
+def test_reference_events_past_the_scored_frames_are_cut_to_them():
+    """A clip longer than its feature rows (preparation fixed) is scored on the frames the model
+    saw: an event running past them counts up to their end, one starting after them not at all."""
+    manifest = pd.DataFrame({"events": [json.dumps([[0.3, 0.6, "a"], [0.5, 0.7, "b"]]),
+                                        json.dumps([[0.0, 0.1, "b"]])]})
+    task = make_detection_task("det", {"dataset": "d", "label": "events", "type": "detection"},
+                               manifest, "m.parquet").with_grid(FrameGrid(0.05, 8))  # 0.4 s
+    codes = np.array([0, 1])
+    truth = task.frame_truth(codes).astype(float)
+    report = task.final_report(SimpleNamespace(codes=codes, probabilities=truth.reshape(2, -1)))
+    assert report.scores["psds"] == pytest.approx(1.0)
+    assert report.scores["segment_f1"] == pytest.approx(1.0)
+    assert report.scores["event_f1"] == pytest.approx(1.0)

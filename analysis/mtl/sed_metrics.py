@@ -24,6 +24,10 @@ and the threshold-free PSDS.
   stay comparable). No class with a reference event, no clip, or a non-finite probability (scores
   that cannot be ranked): `psds` is NaN, with a warning. A model that never raises a score (all
   probabilities equal) gets a defined PSDS, usually 0, as an F1 of nothing detected is 0.
+- Every final score compares with the reference events cut to the scored frames
+  (n_frames * hop seconds, `_within`): a clip longer than its feature rows is scored on what the
+  model saw, as its frame targets are. For `psds` overlapping or touching events of a class are
+  merged (`_merged`): sed_scores_eval refuses them, and the frame targets mark their union.
 - `segment_scores` is the project's own segment-based F1 / ER (tests check it against sed_eval).
 """
 
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -153,6 +157,25 @@ def _event_list(events: list[Event], clip: int) -> Any:
     return dcase_util.containers.MetaDataContainer(rows)
 
 
+def _within(events: Iterable[Event], length_s: float) -> list[Event]:
+    """Reference events cut to the scored part of a clip, [0, length_s): a clip longer than its
+    feature rows (`preparation: fixed`) is scored on what the model saw, as its frame targets are."""
+    return [(onset, min(offset, length_s), label) for onset, offset, label in events
+            if onset < length_s]
+
+
+def _merged(events: list[Event]) -> list[Event]:
+    """Overlapping or touching events of one class as one (their union, as the frame targets see
+    them): sed_scores_eval refuses connected reference events, which annotations can hold."""
+    merged: list[Event] = []
+    for onset, offset, label in sorted(events, key=lambda event: (event[2], event[0])):
+        if merged and merged[-1][2] == label and onset <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], offset), label)
+        else:
+            merged.append((onset, offset, label))
+    return merged
+
+
 def psds_score(frames: np.ndarray, reference: list[list[Event]], classes: tuple[str, ...],
                hop_s: float, parameters: Mapping[str, Any] | None = None) -> float:
     """PSDS (module docstring) of (n_clips, n_frames, n_classes) frame probabilities against each
@@ -180,7 +203,7 @@ def psds_score(frames: np.ndarray, reference: list[list[Event]], classes: tuple[
             # is converted, hence copied
             table[label] = probabilities[:, column].astype(np.float32)
         scores[f"clip{clip}"] = table
-        truth[f"clip{clip}"] = [(a, b, label) for a, b, label in events if label in scored]
+        truth[f"clip{clip}"] = _merged([event for event in events if event[2] in scored])
     durations = dict.fromkeys(scores, float(timestamps[-1]))
     if parameters is None:
         parameters = section("detection")["psds"]
@@ -195,7 +218,8 @@ def detection_report(task: Any, codes: np.ndarray, probabilities: np.ndarray) ->
     frames = task.frame_probabilities(probabilities)
     estimated = [postprocess(clip, settings["threshold"], settings["median_frames"],
                              task.grid.hop_s, task.classes) for clip in frames]
-    reference = [list(task.clip_events[code]) for code in np.asarray(codes)]
+    length_s = task.grid.n_frames * task.grid.hop_s
+    reference = [_within(task.clip_events[code], length_s) for code in np.asarray(codes)]
     lib = sed_eval_scores(reference, estimated, task.classes, settings["segment_s"],
                           settings["collar_s"])
     quick = frame_scores(task, codes, probabilities)
